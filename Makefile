@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# vmalock: per-VMA locks for everyone, exercised from Rust.
+# `make help` lists the targets. The kernel build of the module itself is
+# driven by ./Kbuild (make -C <kernel build> M=$PWD).
+
+SHELL := /bin/bash
+S := scripts
+
+.PHONY: help run check kernel module patches-check bench shell clean distclean
+
+help:
+	@echo 'vmalock targets:'
+	@echo '  make run            build everything, boot the guest, demonstrate the module'
+	@echo '  make check          build everything, run every test suite in the guests'
+	@echo '                      (PLANT_FAILURE=1: make the planted KUnit case fail)'
+	@echo '  make kernel         build the patched guest kernels (VARIANTS="main up-cbinder")'
+	@echo '  make module         build the vmalock module against the main kernel'
+	@echo '  make patches-check  apply patches/ to the pinned source, checkpatch --strict each'
+	@echo '  make bench          benchmark: patched vs stock 7.3.4, ratios in out/bench/'
+	@echo '  make shell          boot the guest with the module loaded, interactive shell'
+	@echo '  make clean          remove out/ (the kernel build cache under ~/.cache/vmalock stays)'
+	@echo '  make distclean      also remove the build cache'
+
+run:
+	@$(S)/run.sh
+
+check:
+	@$(S)/check.sh
+
+kernel:
+	@$(S)/install-deps.sh
+	@for v in $${VARIANTS:-main up-cbinder}; do $(S)/build-kernel.sh $$v || exit 1; done
+
+module:
+	@$(S)/install-deps.sh
+	@kb=$$($(S)/build-kernel.sh main) && $(S)/build-module.sh "$$kb" out/module/main
+
+patches-check:
+	@$(S)/install-deps.sh
+	@$(S)/patches-check.sh
+
+bench:
+	@$(S)/bench.sh
+
+shell:
+	@$(S)/run.sh shell
+
+clean:
+	rm -rf out
+
+distclean: clean
+	rm -rf $${XDG_CACHE_HOME:-$$HOME/.cache}/vmalock

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# boot.sh BZIMAGE INITRAMFS PLAN OUTDIR TIMEOUT [EXTRA_CMDLINE]
+#
+# Boot the guest under QEMU (TCG by default; ACCEL=kvm where it works),
+# run PLAN, power off. The console goes to OUTDIR/console.log, results to
+# OUTDIR/results.log. A guest that outlives TIMEOUT seconds is killed and
+# OUTDIR/timed-out is created: the host turns that into a failed test.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+bz=${1:?} initrd=${2:?} plan=${3:?} dir=${4:?} t=${5:?} extra=${6:-}
+ACCEL=${ACCEL:-tcg}
+mkdir -p "$dir"
+rm -f "$dir/console.log" "$dir/results.log" "$dir/timed-out"
+append="console=ttyS0 panic=-1 printk.time=1 vmalock.plan=$plan $extra"
+# No KVM here: /dev/kvm exists but does not boot guests (see README).
+timeout -k 5 "$t" qemu-system-x86_64 -accel "$ACCEL" -cpu max -m 2G -smp "${SMP:-2}" \
+	-display none -monitor none -no-reboot \
+	-serial "file:$dir/console.log" -serial "file:$dir/results.log" \
+	-kernel "$bz" -initrd "$initrd" -append "$append" </dev/null
+rc=$?
+if [ $rc = 124 ] || [ $rc = 137 ]; then
+	touch "$dir/timed-out"
+	log "guest $plan timed out after ${t}s (console log: $dir/console.log)"
+fi
+exit 0

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# build-tests.sh KERNEL_BUILD_DIR OUT_DIR
+#
+# Build the guest's test programs, statically, on the host:
+#   OUT_DIR/main/*  run on the SMP kernel, OUT_DIR/up/* on the SMP=n one;
+# the project's selftests (tools/testing/selftests/vmalock) and the peer
+# suites from the pinned tree, unmodified, each wrapped to report TAP.
+# Prints OUT_DIR.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+kb=${1:?} out=${2:?}
+tree=$(readlink -f "$kb/source")
+[ -d "$tree/tools/testing/selftests" ] || die "cannot find the kernel source of $kb"
+mkdir -p "$out/main" "$out/up" "$out/bin"
+
+# uapi headers of this kernel (linux/android/binder.h etc.)
+if [ ! -f "$kb/usr/include/linux/mman.h" ] || [ "$kb/.vmalock-key" -nt "$kb/usr/include/linux/mman.h" ]; then
+	make -s -C "$tree" O="$kb" ARCH=x86_64 headers_install >/dev/null
+fi
+
+ST=$tree/tools/testing/selftests
+CFLAGS=(-static -O2 -g -Wall -D_GNU_SOURCE -isystem "$kb/usr/include"
+	-I "$ST" -I "$VMALOCK_TOP/include/uapi")
+
+# cc OUT SRC... [-- LIBS]: compile only when a source is newer.
+cc_prog() {
+	local o=$1
+	shift
+	local srcs=() libs=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do srcs+=("$1"); shift; done
+	[ $# -gt 0 ] && { shift; libs=("$@"); }
+	local newest
+	newest=$(ls -t "${srcs[@]}" "$0" | head -1)
+	if [ ! -x "$o" ] || [ "$newest" -nt "$o" ]; then
+		gcc "${CFLAGS[@]}" -I "$(dirname "${srcs[0]}")" -o "$o" "${srcs[@]}" "${libs[@]}" 2>"$o.log" ||
+			{ cat "$o.log" >&2; die "building $(basename "$o") failed"; }
+		rm -f "$o.log"
+	fi
+}
+
+# Peer suites from the pinned tree.
+cc_prog "$out/bin/tcp_mmap" "$ST/net/tcp_mmap.c" \
+	"$VMALOCK_TOP/tools/testing/selftests/vmalock/peer/linebuf.c" -- -lpthread -lcrypto
+cc_prog "$out/bin/proc-maps-race" "$ST/proc/proc-maps-race.c" -- -lpthread
+cc_prog "$out/bin/merge" "$ST/mm/merge.c" "$ST/mm/vm_util.c" "$ST/mm/hugepage_settings.c" -- -lrt -lpthread -lm
+cc_prog "$out/bin/binderfs_test" "$ST/filesystems/binderfs/binderfs_test.c" -- -lpthread
+
+# Project selftests.
+for src in "$VMALOCK_TOP"/tools/testing/selftests/vmalock/*.c; do
+	[ -f "$src" ] || continue
+	case $src in */vmalock_lib.c) continue ;; esac
+	extra=()
+	[ -f "$VMALOCK_TOP/tools/testing/selftests/vmalock/vmalock_lib.c" ] &&
+		extra=("$VMALOCK_TOP/tools/testing/selftests/vmalock/vmalock_lib.c")
+	cc_prog "$out/bin/$(basename "$src" .c)" "$src" "${extra[@]}" -- -lpthread
+done
+[ -f "$VMALOCK_TOP/samples/vmalock_demo.c" ] &&
+	cc_prog "$out/bin/vmalock-demo" "$VMALOCK_TOP/samples/vmalock_demo.c"
+
+# Which suites run on which kernel: tools/testing/selftests/vmalock/suites/
+rm -f "$out"/main/* "$out"/up/*
+for w in "$VMALOCK_TOP"/tools/testing/selftests/vmalock/suites/*; do
+	[ -f "$w" ] || continue
+	kernels=$(sed -n 's/^# kernels: //p' "$w")
+	for k in $kernels; do
+		cp "$w" "$out/$k/"
+		chmod +x "$out/$k/$(basename "$w")"
+	done
+done
+echo "$out"

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check.sh: `make check`. Build both kernels, the module and the tests, boot
+# each guest, run every suite, write out/check/summary.json and end with
+# "N passed, N failed, N skipped". Exits non-zero on any failure.
+#
+# Variables: BOOTS="main up" (which boots), PLANT_FAILURE=1 (load the module
+# so that its KUnit case planted_failure fails), SELFTEST=0 (skip the
+# pipeline's own planted-failure test), OUTDIR (default out/check).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+BOOTS=${BOOTS:-main up}
+OUTDIR=${OUTDIR:-$OUT/check}
+SELFTEST=${SELFTEST:-1}
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-900}
+
+"$VMALOCK_TOP/scripts/install-deps.sh"
+rm -rf "$OUTDIR"
+mkdir -p "$OUTDIR"
+
+# boot NAME: kernel variant, guest plan, suites that must appear, extra args
+boot_spec() {
+	case $1 in
+	main)	variant=main plan=check-main
+		expect="rust_doctests_kernel vmalock_module"
+		modargs=${PLANT_FAILURE:+plant_failure=1} ;;
+	up)	variant=up-cbinder plan=check-up
+		expect="vmalock_module binder_alloc"
+		modargs= ;;
+	planted) variant=main plan=check-planted
+		expect="vmalock_module"
+		modargs=plant_failure=1 ;;
+	*) die "unknown boot '$1'" ;;
+	esac
+}
+
+declare -A built
+for b in $BOOTS; do
+	boot_spec "$b"
+	[ -n "${built[$variant]:-}" ] && continue
+	kb=$("$VMALOCK_TOP/scripts/build-kernel.sh" "$variant")
+	ko=$("$VMALOCK_TOP/scripts/build-module.sh" "$kb" "$OUT/module/$variant")
+	tests=$("$VMALOCK_TOP/scripts/build-tests.sh" "$kb" "$OUT/tests/$variant")
+	"$VMALOCK_TOP/scripts/build-initramfs.sh" "$OUT/initramfs-$variant.cpio" "$ko" "$tests"
+	built[$variant]=$kb
+done
+
+jsons=()
+for b in $BOOTS; do
+	boot_spec "$b"
+	kb=${built[$variant]}
+	d=$OUTDIR/$b
+	run_step "boot $b ($variant kernel, plan $plan)" \
+		"$VMALOCK_TOP/scripts/boot.sh" "$kb/arch/x86/boot/bzImage" \
+		"$OUT/initramfs-$variant.cpio" "$plan" "$d" "$BOOT_TIMEOUT" \
+		"${modargs:+vmalock.args=${modargs// /,}}"
+	version=$(cat "$kb/include/config/kernel.release" 2>/dev/null || echo unknown)
+	smp=$(grep -q '^CONFIG_SMP=y' "$kb/.config" && echo true || echo false)
+	python3 "$VMALOCK_TOP/scripts/parse-results.py" --boot "$b" --kernel "$variant" \
+		--results "$d/results.log" --console "$d/console.log" \
+		--expect $expect ${EXPECT_LOCKDEP:+--expect-lockdep} \
+		$([ -e "$d/timed-out" ] && echo --timed-out) > "$d/boot.json"
+	printf '{"name":"%s","smp":%s,"version":"%s"}\n' "$variant" "$smp" "$version" > "$d/kernel.json"
+	jsons+=("$d")
+done
+
+if [ "$SELFTEST" = 1 ]; then
+	d=$OUTDIR/pipeline
+	mkdir -p "$d"
+	run_step "pipeline self-test: a planted KUnit failure must fail make check" \
+		"$VMALOCK_TOP/scripts/selftest-pipeline.sh" "$d"
+	jsons+=("$d")
+fi
+
+python3 "$VMALOCK_TOP/scripts/summarize.py" "$OUTDIR" "${jsons[@]}"

@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: GPL-2.0
+# Common helpers for the vmalock scripts. Sourced, never executed.
+
+VMALOCK_TOP=${VMALOCK_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+CACHE=${VMALOCK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmalock}
+OUT=${VMALOCK_OUT:-$VMALOCK_TOP/out}
+JOBS=${JOBS:-$(nproc)}
+
+# Pinned kernel source (Debian's linux-source-7.3 from trixie-backports).
+KSRC_PKG=linux-source-7.3
+KSRC_SUITE=trixie-backports
+. "$VMALOCK_TOP/scripts/source.pin"
+
+_t0=${_t0:-$(date +%s)}
+export _t0
+
+log() {
+	printf '[%4ds] %s\n' "$(( $(date +%s) - _t0 ))" "$*" >&2
+}
+
+die() {
+	printf 'error: %s\n' "$*" >&2
+	exit 1
+}
+
+# run_step NAME CMD...: run a long command with start/end progress lines.
+run_step() {
+	local name=$1 s
+	shift
+	s=$(date +%s)
+	log "$name ..."
+	"$@" || die "$name failed"
+	log "$name done in $(( $(date +%s) - s ))s"
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# patches-check.sh: every patch of patches/ applies, in order, to the
+# pinned source (git am), carries a Signed-off-by, and passes the pinned
+# tree's scripts/checkpatch.pl --strict with no error, warning or check.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+series=$(ls "$VMALOCK_TOP"/patches/0*.patch 2>/dev/null | grep -v '/0000-' || true)
+[ -n "$series" ] || die "no patches in patches/"
+tree=$("$VMALOCK_TOP/scripts/prepare-tree.sh" patched)
+pristine=$("$VMALOCK_TOP/scripts/fetch-source.sh")
+log "all $(echo "$series" | wc -w) patches apply to $KSRC_PKG $KSRC_VERSION"
+
+pass=0 fail=0
+for p in $series; do
+	name=$(basename "$p")
+	problems=""
+	grep -q '^Signed-off-by: ' "$p" || problems="no Signed-off-by"
+	out=$(perl "$pristine/scripts/checkpatch.pl" --strict --no-tree --terse --showfile "$p" 2>&1) ||
+		problems="$problems${problems:+; }checkpatch"
+	if echo "$out" | grep -qE '(ERROR|WARNING|CHECK):'; then
+		problems="${problems:-checkpatch}"
+	fi
+	if [ -z "$problems" ]; then
+		pass=$((pass + 1))
+		echo "ok    $name"
+	else
+		fail=$((fail + 1))
+		echo "FAIL  $name: $problems"
+		echo "$out" | grep -E '(ERROR|WARNING|CHECK):' | sed 's/^/      /'
+	fi
+done
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run.sh [shell]: `make run` / `make shell`. Build the main kernel, the
+# module and the demo client, boot the guest and show the module at work
+# (or give an interactive shell with the module loaded).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+"$VMALOCK_TOP/scripts/install-deps.sh"
+kb=$("$VMALOCK_TOP/scripts/build-kernel.sh" main)
+ko=$("$VMALOCK_TOP/scripts/build-module.sh" "$kb" "$OUT/module/main")
+tests=$("$VMALOCK_TOP/scripts/build-tests.sh" "$kb" "$OUT/tests/main")
+"$VMALOCK_TOP/scripts/build-initramfs.sh" "$OUT/initramfs-main.cpio" "$ko" "$tests"
+
+if [ "${1:-}" = shell ]; then
+	log "booting; the console is this terminal (Ctrl-A X quits QEMU)"
+	exec qemu-system-x86_64 -accel "${ACCEL:-tcg}" -cpu max -m 2G -smp 2 \
+		-nographic -no-reboot -serial mon:stdio -serial null \
+		-kernel "$kb/arch/x86/boot/bzImage" -initrd "$OUT/initramfs-main.cpio" \
+		-append "console=ttyS0 panic=-1 vmalock.plan=shell kunit.enable=0 ${ARGS:+vmalock.args=$ARGS}"
+fi
+
+d=$OUT/run
+run_step "boot the guest (TCG)" "$VMALOCK_TOP/scripts/boot.sh" "$kb/arch/x86/boot/bzImage" \
+	"$OUT/initramfs-main.cpio" demo "$d" 600 "kunit.filter_glob=vmalock*"
+echo
+echo "=== guest output ($d/console.log) ==="
+sed -n '/vmalock: loading/,$p' "$d/console.log" | grep -v '^\[.*\] \(ACPI\|reboot\|sd \)' || true
+[ -e "$d/timed-out" ] && die "the guest timed out"
+grep -q 'vmalock: unloaded' "$d/console.log" || die "the demo did not complete (see $d/console.log)"
