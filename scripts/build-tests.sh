@@ -14,7 +14,7 @@ set -euo pipefail
 kb=${1:?} out=${2:?}
 tree=$(readlink -f "$kb/source")
 [ -d "$tree/tools/testing/selftests" ] || die "cannot find the kernel source of $kb"
-mkdir -p "$out/main" "$out/up" "$out/bin"
+mkdir -p "$out/bin"
 
 # uapi headers of this kernel (linux/android/binder.h etc.)
 if [ ! -f "$kb/usr/include/linux/mman.h" ] || [ "$kb/.vmalock-key" -nt "$kb/usr/include/linux/mman.h" ]; then
@@ -61,11 +61,15 @@ done
 	cc_prog "$out/bin/vmalock-demo" "$VMALOCK_TOP/samples/vmalock_demo.c"
 
 # Which suites run on which kernel: tools/testing/selftests/vmalock/suites/
-rm -f "$out"/main/* "$out"/up/*
+# "# kernels: main up" runs a suite in the check boot of those kernels;
+# "# boot: NAME" only in that special boot (e.g. lockdep).
+rm -rf "$out"/main "$out"/up "$out"/lockdep
+mkdir -p "$out/main" "$out/up" "$out/lockdep"
 for w in "$VMALOCK_TOP"/tools/testing/selftests/vmalock/suites/*; do
 	[ -f "$w" ] || continue
-	kernels=$(sed -n 's/^# kernels: //p' "$w")
+	kernels=$(sed -n 's/^# kernels: //p;s/^# boot: //p' "$w")
 	for k in $kernels; do
+		mkdir -p "$out/$k"
 		cp "$w" "$out/$k/"
 		chmod +x "$out/$k/$(basename "$w")"
 	done

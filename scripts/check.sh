@@ -23,13 +23,16 @@ mkdir -p "$OUTDIR"
 # boot NAME: kernel variant, guest plan, suites that must appear, extra args
 boot_spec() {
 	case $1 in
-	main)	variant=main plan=check-main
+	main)	variant=main plan=check-main expect_lockdep=
 		expect="rust_doctests_kernel vmalock_module"
 		modargs=${PLANT_FAILURE:+plant_failure=1} ;;
-	up)	variant=up-cbinder plan=check-up
+	up)	variant=up-cbinder plan=check-up expect_lockdep=
 		expect="vmalock_module binder_alloc"
 		modargs= ;;
-	planted) variant=main plan=check-planted
+	lockdep) variant=main plan=check-lockdep
+		expect="vmalock_lockdep"
+		modargs=allow_unsafe=1 expect_lockdep=1 ;;
+	planted) variant=main plan=check-planted expect_lockdep=
 		expect="vmalock_module"
 		modargs=plant_failure=1 ;;
 	*) die "unknown boot '$1'" ;;
@@ -60,7 +63,7 @@ for b in $BOOTS; do
 	smp=$(grep -q '^CONFIG_SMP=y' "$kb/.config" && echo true || echo false)
 	python3 "$VMALOCK_TOP/scripts/parse-results.py" --boot "$b" --kernel "$variant" \
 		--results "$d/results.log" --console "$d/console.log" \
-		--expect $expect ${EXPECT_LOCKDEP:+--expect-lockdep} \
+		--expect $expect ${expect_lockdep:+--expect-lockdep} \
 		$([ -e "$d/timed-out" ] && echo --timed-out) > "$d/boot.json"
 	printf '{"name":"%s","smp":%s,"version":"%s"}\n' "$variant" "$smp" "$version" > "$d/kernel.json"
 	jsons+=("$d")

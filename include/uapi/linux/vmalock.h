@@ -94,7 +94,9 @@ struct vmalock_hold {
  * at most VMALOCK_MAP_MAX_BYTES, one per open file). ZC_MAP, ALLOC and
  * RELEASE only act on pages of that VMA: any other VMA (anonymous memory,
  * another open file's vmalock mapping) is an "impostor": EINVAL, nothing
- * mapped. Pages not inserted fault with SIGBUS.
+ * mapped; no VMA at all: EINVAL. Pages not inserted fault with SIGBUS.
+ * The VMA is VM_IO | VM_DONTCOPY | VM_DONTEXPAND, like binder's: a forked
+ * child does not inherit it, and it cannot be grown with mremap().
  */
 #define VMALOCK_MAP_MAX_BYTES	(64UL << 20)
 
@@ -115,7 +117,8 @@ struct vmalock_zc_map {
 /*
  * Page pool, binder style. VMALOCK_IOC_ALLOC: make npages pages at addr
  * usable: a page on the LRU (released, not yet reclaimed) is taken back
- * with its contents; a missing one is a new zeroed page inserted with
+ * with its contents (not counted as inserted); a missing one is a new
+ * zeroed page inserted with
  * vma_start_read_unlocked() + vm_insert_page(). EBUSY if a page is in use.
  * VMALOCK_IOC_RELEASE: put npages in-use pages at addr on the LRU, still
  * mapped; the shrinker may reclaim them (zap + free) at any time after.
@@ -127,7 +130,12 @@ struct vmalock_pages {
 	__u64 npages;		/* in */
 };
 
-/* VMALOCK_IOC_STATS: the module's counters (all open files). */
+/*
+ * VMALOCK_IOC_STATS: the module's counters (all open files). inserted,
+ * released, reclaimed, skipped_contended and zc_mapped count events since
+ * the module was loaded; in_use and lru are the pages held now. Pages of a
+ * file are freed without counting when it is released.
+ */
 struct vmalock_stats {
 	__u64 inserted;		/* pages inserted by ALLOC */
 	__u64 released;		/* RELEASE calls' pages */
@@ -194,8 +202,8 @@ struct vmalock_reclaim {
 #define VMALOCK_IOC_RECLAIM	  _IOWR(VMALOCK_IOC_MAGIC, 0x0a, struct vmalock_reclaim)
 
 /*
- * The ZC_MAP pattern: 64-bit word i (counting from the start of the
- * mapping) holds seed * 0x9e3779b97f4a7c15 + i (wrapping).
+ * The ZC_MAP pattern: 64-bit word i (counting from the addr of the ZC_MAP
+ * call) holds seed * 0x9e3779b97f4a7c15 + i (wrapping).
  */
 #define VMALOCK_PATTERN_MUL	0x9e3779b97f4a7c15ULL
 

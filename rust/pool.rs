@@ -1,0 +1,636 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Per-open-file state: the file's own VMA and its binder-style page pool.
+//!
+//! Each page of the file's mapping has a slot in one of four states:
+//!
+//!  * `Empty`: no page; touching the address raises SIGBUS.
+//!  * `InUse`: a page inserted by ALLOC (or taken back from the LRU); never freed.
+//!  * `Lru`: a page given back by RELEASE, still mapped, queued on the file's LRU; the shrinker
+//!    may zap and free it at any time.
+//!  * `Zc`: a page mapped by ZC_MAP; freed when the file is released.
+//!
+//! The LRU is a doubly linked list of slot indices inside the slot array, so queueing and
+//! unqueueing never allocate (the shrinker must not allocate). The shrinker walks the open files
+//! round-robin (the global [`FILES`] list) and takes pages from the head of each file's LRU.
+//!
+//! Who changes which state, and under which lock:
+//!
+//!  * `Empty -> InUse/Zc` (insert), `Lru -> InUse` (ALLOC takes a page back) and
+//!    `Lru -> Empty` (reclaim) happen with `mm_lock` held, so a page is never inserted at an
+//!    address before the reclaim of the previous page at that address has zapped it.
+//!  * `InUse -> Lru` (RELEASE) only needs the `inner` spinlock.
+//!
+//! See the lock order at the top of `vmalock.rs`.
+
+use core::{
+    ptr,
+    sync::atomic::{AtomicU64, Ordering},
+};
+
+use kernel::{
+    bindings,
+    list::{List, ListLinks},
+    mm::{
+        virt::{flags, VmaMixedMap, VmaNew, VmaRef},
+        Mm, MmWithUser,
+    },
+    new_mutex, new_spinlock,
+    page::{Page, PAGE_SHIFT, PAGE_SIZE},
+    prelude::*,
+    shrinker,
+    sync::{aref::ARef, Arc, Mutex, SpinLock},
+};
+
+use crate::abi::{self, PageRange, ReclaimMode};
+
+/// Module-wide counters (`struct vmalock_stats`).
+pub(crate) struct Counters {
+    pub(crate) inserted: AtomicU64,
+    pub(crate) released: AtomicU64,
+    pub(crate) reclaimed: AtomicU64,
+    pub(crate) skipped_contended: AtomicU64,
+    pub(crate) in_use: AtomicU64,
+    pub(crate) lru: AtomicU64,
+    pub(crate) zc_mapped: AtomicU64,
+}
+
+pub(crate) static STATS: Counters = Counters {
+    inserted: AtomicU64::new(0),
+    released: AtomicU64::new(0),
+    reclaimed: AtomicU64::new(0),
+    skipped_contended: AtomicU64::new(0),
+    in_use: AtomicU64::new(0),
+    lru: AtomicU64::new(0),
+    zc_mapped: AtomicU64::new(0),
+};
+
+fn add(counter: &AtomicU64, n: usize) {
+    counter.fetch_add(n as u64, Ordering::Relaxed);
+}
+
+fn sub(counter: &AtomicU64, n: usize) {
+    counter.fetch_sub(n as u64, Ordering::Relaxed);
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> abi::Stats {
+        abi::Stats {
+            inserted: self.inserted.load(Ordering::Relaxed),
+            released: self.released.load(Ordering::Relaxed),
+            reclaimed: self.reclaimed.load(Ordering::Relaxed),
+            skipped_contended: self.skipped_contended.load(Ordering::Relaxed),
+            in_use: self.in_use.load(Ordering::Relaxed),
+            lru: self.lru.load(Ordering::Relaxed),
+            zc_mapped: self.zc_mapped.load(Ordering::Relaxed),
+        }
+    }
+}
+
+kernel::sync::global_lock! {
+    // SAFETY: Initialized in the module initializer before first use.
+    pub(crate) unsafe(uninit) static FILES: SpinLock<List<FileState>> = List::new();
+}
+
+/// The `vm_operations_struct` of the file's VMA. It has no callbacks: like Rust Binder, it is
+/// only used to recognise our own VMAs ([`FileState::check_vma`]). With no `fault` callback, a
+/// fault on a page that is not inserted raises SIGBUS.
+struct AssertSync<T>(T);
+// SAFETY: The wrapped `vm_operations_struct` is never modified.
+unsafe impl<T> Sync for AssertSync<T> {}
+static VMALOCK_VM_OPS: AssertSync<bindings::vm_operations_struct> = AssertSync(pin_init::zeroed());
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Empty,
+    InUse,
+    Lru,
+    Zc,
+}
+
+const NIL: usize = usize::MAX;
+
+struct Slot {
+    state: State,
+    page: Option<Page>,
+    prev: usize,
+    next: usize,
+}
+
+/// The file's mapping, recorded by `mmap()`.
+struct Mapping {
+    /// The mm of the VMA (an `mmgrab` reference).
+    mm: ARef<Mm>,
+    /// `vm_start` at mmap time: where the shrinker looks for the pages.
+    start: usize,
+}
+
+struct Inner {
+    mapping: Option<Mapping>,
+    slots: KVVec<Slot>,
+    lru_head: usize,
+    lru_tail: usize,
+    lru_len: usize,
+    in_use: usize,
+}
+
+impl Inner {
+    fn lru_push_tail(&mut self, i: usize) {
+        let tail = self.lru_tail;
+        self.slots[i].prev = tail;
+        self.slots[i].next = NIL;
+        if tail == NIL {
+            self.lru_head = i;
+        } else {
+            self.slots[tail].next = i;
+        }
+        self.lru_tail = i;
+        self.lru_len += 1;
+    }
+
+    fn lru_remove(&mut self, i: usize) {
+        let (prev, next) = (self.slots[i].prev, self.slots[i].next);
+        if prev == NIL {
+            self.lru_head = next;
+        } else {
+            self.slots[prev].next = next;
+        }
+        if next == NIL {
+            self.lru_tail = prev;
+        } else {
+            self.slots[next].prev = prev;
+        }
+        self.slots[i].prev = NIL;
+        self.slots[i].next = NIL;
+        self.lru_len -= 1;
+    }
+
+    /// Checks that `n` slots from `first` exist.
+    fn check_slots(&self, first: usize, n: usize) -> Result {
+        match first.checked_add(n) {
+            Some(end) if end <= self.slots.len() => Ok(()),
+            _ => Err(EINVAL),
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The pages themselves are freed with the slots.
+        sub(&STATS.in_use, self.in_use);
+        sub(&STATS.lru, self.lru_len);
+    }
+}
+
+/// Result of a reclaim pass.
+#[derive(Default)]
+pub(crate) struct ReclaimResult {
+    pub(crate) freed: usize,
+    pub(crate) skipped: usize,
+}
+
+/// Per-open-file state.
+#[pin_data]
+pub(crate) struct FileState {
+    #[pin]
+    links: ListLinks<0>,
+    /// Serializes changes of the page tables of this file's VMA: insertion (ALLOC, ZC_MAP) and
+    /// reclaim (zap). Taken with `try_lock()` by the shrinker.
+    #[pin]
+    mm_lock: Mutex<()>,
+    /// Slot states and the LRU. Innermost lock but for `FILES`; never held while sleeping.
+    #[pin]
+    inner: SpinLock<Inner>,
+}
+
+kernel::list::impl_list_arc_safe! {
+    impl ListArcSafe<0> for FileState { untracked; }
+}
+kernel::list::impl_list_item! {
+    impl ListItem<0> for FileState { using ListLinks { self.links }; }
+}
+
+/// The page offset of a VMA (`vm_pgoff`).
+fn vma_pgoff(vma: &VmaRef) -> usize {
+    // SAFETY: We hold at least the VMA read lock (type invariant of `VmaRef`), so `vm_pgoff` is
+    // stable. TODO: no `VmaRef::pgoff()` accessor in the kernel crate yet.
+    unsafe { (*vma.as_ptr()).vm_pgoff }
+}
+
+impl FileState {
+    pub(crate) fn new() -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            links <- ListLinks::new(),
+            mm_lock <- new_mutex!(()),
+            inner <- new_spinlock!(Inner {
+                mapping: None,
+                slots: KVVec::new(),
+                lru_head: NIL,
+                lru_tail: NIL,
+                lru_len: 0,
+                in_use: 0,
+            }),
+        })
+    }
+
+    /// `mmap()`: make `vma` this file's VM_MIXEDMAP mapping. One per open file.
+    pub(crate) fn mmap(&self, vma: &VmaNew) -> Result {
+        let len = vma.end() - vma.start();
+        if len > abi::MAP_MAX_BYTES || vma.flags() & flags::SHARED == 0 || vma_pgoff(vma) != 0 {
+            return Err(EINVAL);
+        }
+        let npages = len >> PAGE_SHIFT;
+        let mut slots = KVVec::with_capacity(npages, GFP_KERNEL)?;
+        for _ in 0..npages {
+            slots.push(
+                Slot {
+                    state: State::Empty,
+                    page: None,
+                    prev: NIL,
+                    next: NIL,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        let mm = ARef::from(&**vma.mm());
+        {
+            let mut inner = self.inner.lock();
+            if inner.mapping.is_some() {
+                return Err(EBUSY);
+            }
+            core::mem::swap(&mut inner.slots, &mut slots);
+            inner.mapping = Some(Mapping {
+                mm,
+                start: vma.start(),
+            });
+        }
+
+        // SAFETY: The VMA is being set up by us; the kernel crate has no setter for these fields
+        // (like Rust Binder's `ShrinkablePageRange::register_with_vma()`). The private data is
+        // only compared, never dereferenced, and this `FileState` outlives the VMA (the VMA holds
+        // a reference to the file, whose release drops the `FileState`).
+        unsafe {
+            (*vma.as_ptr()).vm_private_data = ptr::from_ref(self).cast_mut().cast();
+            (*vma.as_ptr()).vm_ops = &VMALOCK_VM_OPS.0;
+        }
+        vma.set_mixedmap();
+        // VM_IO makes VM_DONTCOPY permanent (madvise(MADV_DOFORK) cannot clear it): a child
+        // never inherits the mapping. VM_DONTEXPAND: mremap() cannot grow it.
+        vma.set_io();
+        vma.set_dontcopy();
+        vma.set_dontexpand();
+        Ok(())
+    }
+
+    /// Binder's `check_vma()`: is `vma` this file's VMA (our `vm_ops` and private data, in the
+    /// mm that mapped the file)? Anything else is an impostor.
+    pub(crate) fn check_vma<'a>(&self, vma: &'a VmaRef) -> Option<&'a VmaMixedMap> {
+        // SAFETY: Reading the `vm_ops` pointer of a VMA we hold a read lock on is safe.
+        let vm_ops = unsafe { (*vma.as_ptr()).vm_ops };
+        if !ptr::eq(vm_ops, &VMALOCK_VM_OPS.0) {
+            return None;
+        }
+        // SAFETY: Reading the private data of a vmalock VMA is safe; it is only compared.
+        let private = unsafe { (*vma.as_ptr()).vm_private_data };
+        if !ptr::eq(private.cast_const(), ptr::from_ref(self).cast()) {
+            return None;
+        }
+        let same_mm = {
+            let inner = self.inner.lock();
+            inner
+                .mapping
+                .as_ref()
+                .is_some_and(|m| ptr::eq(m.mm.as_raw(), vma.mm().as_raw()))
+        };
+        if !same_mm {
+            return None;
+        }
+        vma.as_mixedmap_vma()
+    }
+
+    /// Checks that `range` lies in our `vma` and returns the slot index of its first page.
+    fn own_range<'a>(&self, vma: &'a VmaRef, range: PageRange) -> Result<(&'a VmaMixedMap, usize)> {
+        let mixed = self.check_vma(vma).ok_or(EINVAL)?;
+        if range.addr < vma.start() || range.end() > vma.end() {
+            return Err(EINVAL);
+        }
+        let first = vma_pgoff(vma) + ((range.addr - vma.start()) >> PAGE_SHIFT);
+        self.inner.lock().check_slots(first, range.npages)?;
+        Ok((mixed, first))
+    }
+
+    /// ALLOC: make the pages of `range` usable.
+    pub(crate) fn alloc(&self, mm: &MmWithUser, range: PageRange) -> Result {
+        let _mm_guard = self.mm_lock.lock();
+        // The wait helper: no mmap_lock fallback held while inserting (Rust Binder still uses
+        // `mmap_read_lock()` + `vma_lookup()` here).
+        let vma = mm.vma_start_read_unlocked(range.addr)?.ok_or(EINVAL)?;
+        let (mixed, first) = self.own_range(&vma, range)?;
+
+        // With `mm_lock` held, only RELEASE (`InUse -> Lru`) may change a slot concurrently,
+        // and none of these slots is `InUse`.
+        let empties = {
+            let inner = self.inner.lock();
+            let mut empties = 0;
+            for slot in &inner.slots[first..first + range.npages] {
+                match slot.state {
+                    State::InUse | State::Zc => return Err(EBUSY),
+                    State::Empty => empties += 1,
+                    State::Lru => {}
+                }
+            }
+            empties
+        };
+
+        // Allocations may enter reclaim and our shrinker: it only trylocks `mm_lock`, which we
+        // hold, so it skips this file.
+        let mut pages = KVVec::with_capacity(empties, GFP_KERNEL)?;
+        for _ in 0..empties {
+            pages.push(Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?, GFP_KERNEL)?;
+        }
+
+        let mut k = 0;
+        for i in 0..range.npages {
+            if self.inner.lock().slots[first + i].state != State::Empty {
+                continue;
+            }
+            let addr = range.addr + i * PAGE_SIZE;
+            if let Err(e) = mixed.vm_insert_page(addr, &pages[k]) {
+                // Unmap what this call inserted: nothing stays mapped on failure.
+                for j in 0..i {
+                    if self.inner.lock().slots[first + j].state == State::Empty {
+                        vma.zap_vma_range(range.addr + j * PAGE_SIZE, PAGE_SIZE);
+                    }
+                }
+                return Err(e);
+            }
+            k += 1;
+        }
+
+        let mut inner = self.inner.lock();
+        let mut taken_back = 0;
+        for i in (first..first + range.npages).rev() {
+            match inner.slots[i].state {
+                State::Empty => {
+                    inner.slots[i].page = pages.pop();
+                }
+                State::Lru => {
+                    inner.lru_remove(i);
+                    taken_back += 1;
+                }
+                // Cannot happen: checked above under `mm_lock`.
+                State::InUse | State::Zc => continue,
+            }
+            inner.slots[i].state = State::InUse;
+            inner.in_use += 1;
+        }
+        drop(inner);
+        add(&STATS.inserted, empties);
+        add(&STATS.in_use, empties + taken_back);
+        sub(&STATS.lru, taken_back);
+        Ok(())
+    }
+
+    /// RELEASE: put the in-use pages of `range` on the LRU, still mapped.
+    pub(crate) fn release(&self, mm: &MmWithUser, range: PageRange) -> Result {
+        let vma = mm.vma_start_read_unlocked(range.addr)?.ok_or(EINVAL)?;
+        let (_, first) = self.own_range(&vma, range)?;
+        let mut inner = self.inner.lock();
+        let slots = first..first + range.npages;
+        if inner.slots[slots.clone()]
+            .iter()
+            .any(|s| s.state != State::InUse)
+        {
+            return Err(EINVAL);
+        }
+        for i in slots {
+            inner.slots[i].state = State::Lru;
+            inner.lru_push_tail(i);
+            inner.in_use -= 1;
+        }
+        drop(inner);
+        add(&STATS.released, range.npages);
+        sub(&STATS.in_use, range.npages);
+        add(&STATS.lru, range.npages);
+        Ok(())
+    }
+
+    /// ZC_MAP: map fresh pages filled with the pattern of `seed` at `range`, TCP zerocopy style
+    /// (one `vm_insert_pages()` call under the VMA read lock).
+    pub(crate) fn zc_map(&self, mm: &MmWithUser, range: PageRange, seed: u64) -> Result {
+        // Fill the pages before taking any lock.
+        let mut pages = KVVec::with_capacity(range.npages, GFP_KERNEL)?;
+        let mut buf = KVVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
+        for i in 0..range.npages {
+            let page = Page::alloc_page(GFP_KERNEL)?;
+            abi::fill_pattern(&mut buf, seed, (i * PAGE_SIZE / 8) as u64);
+            // SAFETY: `buf` holds `PAGE_SIZE` bytes; the page is ours alone (not yet mapped).
+            unsafe { page.write_raw(buf.as_ptr(), 0, PAGE_SIZE)? };
+            pages.push(page, GFP_KERNEL)?;
+        }
+        let mut refs = KVVec::with_capacity(range.npages, GFP_KERNEL)?;
+        for page in pages.iter() {
+            refs.push(page, GFP_KERNEL)?;
+        }
+
+        let _mm_guard = self.mm_lock.lock();
+        let vma = mm.vma_start_read_unlocked(range.addr)?.ok_or(EINVAL)?;
+        let (mixed, first) = self.own_range(&vma, range)?;
+        {
+            let inner = self.inner.lock();
+            if inner.slots[first..first + range.npages]
+                .iter()
+                .any(|s| s.state != State::Empty)
+            {
+                return Err(EBUSY);
+            }
+        }
+        if let Err(e) = mixed.vm_insert_pages(range.addr, &refs) {
+            vma.zap_vma_range(range.addr, e.inserted * PAGE_SIZE);
+            return Err(e.error);
+        }
+        drop(refs);
+
+        let mut inner = self.inner.lock();
+        for i in (first..first + range.npages).rev() {
+            inner.slots[i].page = pages.pop();
+            inner.slots[i].state = State::Zc;
+        }
+        drop(inner);
+        add(&STATS.zc_mapped, range.npages);
+        Ok(())
+    }
+
+    /// One reclaim pass over this file's LRU: up to `budget` pages.
+    ///
+    /// Never blocks: `mm_lock` is trylocked, and the VMA is locked with `lock_vma_under_rcu()`
+    /// (`VmaTrylock`, the shrinker's way) or `mmap_read_trylock()` + `vma_lookup()`
+    /// (`MmapTrylock`, stock Binder's old fallback). A contended lock ends the pass for this
+    /// file (`skipped`).
+    pub(crate) fn reclaim(&self, mode: ReclaimMode, budget: usize, res: &mut ReclaimResult) {
+        let (mm, start) = {
+            let inner = self.inner.lock();
+            match &inner.mapping {
+                Some(m) if inner.lru_len > 0 => (m.mm.clone(), m.start),
+                _ => return,
+            }
+        };
+        // The process is exiting: its pages go away when the file is released.
+        let Some(mm) = mm.mmget_not_zero() else {
+            return;
+        };
+        // Never the last `mmput()` in reclaim: it would tear down the whole address space.
+        let mm = MmWithUser::into_mmput_async(mm);
+        let Some(_mm_guard) = self.mm_lock.try_lock() else {
+            res.skipped += 1;
+            return;
+        };
+
+        for _ in 0..budget {
+            let Some(idx) = ({
+                let inner = self.inner.lock();
+                (inner.lru_head != NIL).then_some(inner.lru_head)
+            }) else {
+                break;
+            };
+            let addr = start + idx * PAGE_SIZE;
+            let freed = match mode {
+                ReclaimMode::VmaTrylock => {
+                    let Some(vma) = mm.lock_vma_under_rcu(addr) else {
+                        res.skipped += 1;
+                        break;
+                    };
+                    self.reclaim_one(&vma, idx, addr)
+                }
+                ReclaimMode::MmapTrylock => {
+                    let Some(mmap) = mm.mmap_read_trylock() else {
+                        res.skipped += 1;
+                        break;
+                    };
+                    match mmap.vma_lookup(addr) {
+                        Some(vma) => self.reclaim_one(vma, idx, addr),
+                        None => {
+                            self.rotate(idx);
+                            false
+                        }
+                    }
+                }
+            };
+            if freed {
+                res.freed += 1;
+            }
+        }
+    }
+
+    /// Moves LRU page `idx`, which cannot be reclaimed now, to the LRU's tail.
+    fn rotate(&self, idx: usize) {
+        let mut inner = self.inner.lock();
+        if inner.slots[idx].state == State::Lru {
+            inner.lru_remove(idx);
+            inner.lru_push_tail(idx);
+        }
+    }
+
+    /// Zaps and frees LRU page `idx` mapped at `addr` in `vma`. Needs `mm_lock`.
+    fn reclaim_one(&self, vma: &VmaRef, idx: usize, addr: usize) -> bool {
+        // Impostor: our mapping was moved (mremap()) or replaced. The page cannot be zapped
+        // through this VMA; it stays on the LRU until the file is released.
+        let ours = self.check_vma(vma).is_some()
+            && vma_pgoff(vma) + ((addr - vma.start()) >> PAGE_SHIFT) == idx;
+        if !ours {
+            self.rotate(idx);
+            return false;
+        }
+        let page = {
+            let mut inner = self.inner.lock();
+            if inner.slots[idx].state != State::Lru {
+                return false;
+            }
+            inner.lru_remove(idx);
+            inner.slots[idx].state = State::Empty;
+            inner.slots[idx].page.take()
+        };
+        // Still holding `mm_lock`: nobody can insert a new page here before the zap.
+        vma.zap_vma_range(addr, PAGE_SIZE);
+        drop(page);
+        add(&STATS.reclaimed, 1);
+        sub(&STATS.lru, 1);
+        true
+    }
+}
+
+/// Registers a new open file; returns the file's reference.
+pub(crate) fn register_file() -> Result<Arc<FileState>> {
+    let list_arc = kernel::list::ListArc::pin_init(FileState::new(), GFP_KERNEL)?;
+    let arc = list_arc.clone_arc();
+    FILES.lock().push_back(list_arc);
+    Ok(arc)
+}
+
+/// Removes a released file from [`FILES`].
+pub(crate) fn unregister_file(file: &FileState) {
+    let removed = {
+        let mut files = FILES.lock();
+        let mut cursor = files.cursor_front();
+        let mut removed = None;
+        while let Some(next) = cursor.peek_next() {
+            if ptr::eq(&*next.arc(), file) {
+                removed = Some(next.remove());
+                break;
+            }
+            cursor.move_next();
+        }
+        removed
+    };
+    // Drop the list's reference outside the spinlock.
+    drop(removed);
+}
+
+/// One reclaim pass over all open files, round-robin, up to `nr_to_scan` pages.
+pub(crate) fn reclaim_all(mode: ReclaimMode, nr_to_scan: usize) -> ReclaimResult {
+    let mut res = ReclaimResult::default();
+    let nfiles = match FILES.try_lock() {
+        Some(files) => files.iter().count(),
+        None => return res,
+    };
+    for _ in 0..nfiles {
+        let file = {
+            let Some(mut files) = FILES.try_lock() else {
+                break;
+            };
+            let Some(first) = files.pop_front() else {
+                break;
+            };
+            let file = first.clone_arc();
+            files.push_back(first);
+            file
+        };
+        file.reclaim(mode, nr_to_scan - res.freed, &mut res);
+        if res.freed >= nr_to_scan {
+            break;
+        }
+    }
+    add(&STATS.skipped_contended, res.skipped);
+    res
+}
+
+/// The shrinker: reclaims released pages with `lock_vma_under_rcu()` only.
+pub(crate) struct Reclaimer;
+
+impl shrinker::Shrinker for Reclaimer {
+    fn count_objects(&self, _sc: &shrinker::ShrinkControl) -> shrinker::CountObjects {
+        match STATS.lru.load(Ordering::Relaxed) {
+            0 => shrinker::CountObjects::Empty,
+            n => shrinker::CountObjects::Count(n as usize),
+        }
+    }
+
+    fn scan_objects(&self, sc: &shrinker::ShrinkControl) -> shrinker::ScanObjects {
+        let res = reclaim_all(ReclaimMode::VmaTrylock, sc.nr_to_scan());
+        if res.freed == 0 && res.skipped > 0 {
+            shrinker::ScanObjects::Stop
+        } else {
+            shrinker::ScanObjects::Freed(res.freed)
+        }
+    }
+}

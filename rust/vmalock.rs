@@ -1,0 +1,657 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! vmalock: exercise per-VMA locks from a Rust misc device.
+//!
+//! `/dev/vmalock` implements the ABI of `include/uapi/linux/vmalock.h`. It is written the way a
+//! real driver would use the per-VMA lock API of the kernel crate:
+//!
+//!  * `MmWithUser::lock_vma_under_rcu()`: the non-blocking lookup (LOOKUP/BENCH in RCU mode, and
+//!    the shrinker, which must never block reclaim).
+//!  * `MmWithUser::vma_start_read_unlocked()`: the wait helper. It waits for writers and returns
+//!    with only the VMA read lock held, so no caller needs an mmap_lock fallback (WAIT mode,
+//!    HOLD_VMA_READ, ALLOC, ZC_MAP, RELEASE, USER_READ).
+//!  * `mmap_read_lock_killable()` + `vma_lookup()` (MMAP mode), `mmap_write_lock_killable()` and
+//!    `vma_start_write()` (HOLD_MMAP_WRITE).
+//!  * `VmaMixedMap::vm_insert_pages()` (ZC_MAP), `vm_insert_page()` (ALLOC), `zap_vma_range()`.
+//!  * `VmaReadGuard::read_user_nofault()` + `fault_in_readable()` (USER_READ SAFE).
+//!  * `kernel::shrinker` (the page pool's shrinker).
+//!
+//! The module needs a kernel with this project's patch series (`patches/`).
+//!
+//! # Lock order
+//!
+//! ```text
+//!  1. FileState::mm_lock   (mutex, per file: serializes inserting and zapping pages)
+//!  2. mmap_lock / the VMA lock of the file's mm
+//!  3. FileState::inner     (spinlock, per file: page slots and the LRU)
+//!  4. FILES                (spinlock, global: the open files, for the shrinker)
+//! ```
+//!
+//! Nothing is allocated while a spinlock is held. Locks 3 and 4 are never held together.
+//! Reclaim (the shrinker, or the RECLAIM ioctl) can be entered from any allocation, including
+//! one made under locks 1 and 2 (ALLOC allocates pages holding `mm_lock` and the VMA read lock;
+//! page faults allocate under the mmap or VMA lock), so it takes 1 and 2 only with trylocks:
+//! `Mutex::try_lock()` and `lock_vma_under_rcu()` (or `mmap_read_trylock()`); on contention it
+//! skips the file (`skipped_contended`) instead of blocking. 3 and 4 are leaf spinlocks that are
+//! never held across an allocation, so reclaim takes 3 normally and 4 with `try_lock()`.
+//!
+//! A VMA read lock is never held across a user access that may fault, except by USER_READ in
+//! UNSAFE mode, which exists to show lockdep's report of that inversion (the v1 shadow stack
+//! bug): a fault takes mmap_lock, and `munmap()` takes mmap_lock and then waits for the VMA
+//! readers.
+//!
+//! # Example
+//!
+//! A C client (see `samples/vmalock_demo.c` for the full demo):
+//!
+//! ```c
+//! #include <stdio.h>
+//! #include <fcntl.h>
+//! #include <sys/ioctl.h>
+//! #include <linux/vmalock.h>
+//!
+//! int main(void)
+//! {
+//!     static int probe;
+//!     struct vmalock_lookup l = {
+//!         .addr = (unsigned long)&probe,
+//!         .mode = VMALOCK_MODE_WAIT,
+//!     };
+//!     int fd = open("/dev/vmalock", O_RDWR);
+//!
+//!     if (fd < 0 || ioctl(fd, VMALOCK_IOC_LOOKUP, &l)) {
+//!         perror("vmalock");
+//!         return 1;
+//!     }
+//!     printf("%llx-%llx %s path\n", l.vm_start, l.vm_end,
+//!            l.path == VMALOCK_PATH_FAST ? "fast" : "slow");
+//!     return 0;
+//! }
+//! ```
+
+use kernel::{
+    fs::File,
+    ioctl,
+    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
+    mm::{virt::VmaNew, MmWithUser},
+    page::PAGE_SIZE,
+    prelude::*,
+    sync::{Arc, ArcBorrow},
+    time::{delay::fsleep, Delta, Instant, Monotonic},
+    uaccess::{UserPtr, UserSlice},
+};
+
+mod abi;
+mod pool;
+
+use abi::{Cmd, Mode, Path, ARG_MAX};
+use pool::{FileState, Reclaimer};
+
+use kernel::{
+    mm::nofault::{fault_in_readable, UserAccessError},
+    shrinker,
+};
+
+module! {
+    type: VmaLockModule,
+    name: "vmalock",
+    authors: ["vmalock developers"],
+    description: "Exercise per-VMA locks: wait helper, page pool shrinker, zerocopy mapping",
+    license: "GPL",
+    params: {
+        plant_failure: bool {
+            default: false,
+            description: "Make the KUnit case `planted_failure` fail (tests the test pipeline)",
+        },
+        allow_unsafe: bool {
+            default: false,
+            description: "Allow USER_READ in UNSAFE mode (user copy under a VMA read lock)",
+        },
+    },
+}
+
+#[pin_data]
+struct VmaLockModule {
+    // Dropped first: no new file can be opened once the shrinker goes away.
+    #[pin]
+    _miscdev: MiscDeviceRegistration<VmaLockFile>,
+    #[pin]
+    _shrinker: shrinker::ShrinkerRegistration<Reclaimer>,
+}
+
+impl kernel::InPlaceModule for VmaLockModule {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        // SAFETY: Called exactly once, before any file can be opened.
+        unsafe { pool::FILES.init() };
+        try_pin_init!(Self {
+            _shrinker <- shrinker::ShrinkerRegistration::new(c"vmalock", Reclaimer),
+            _miscdev <- MiscDeviceRegistration::register(MiscDeviceOptions {
+                name: c"vmalock",
+            }),
+        })
+    }
+}
+
+/// The value of a bool module parameter (`value()` returns `bool` or `&bool`, depending on the
+/// kernel version).
+fn param(value: impl core::borrow::Borrow<bool>) -> bool {
+    *value.borrow()
+}
+
+/// Whether the current task has a fatal signal pending.
+///
+/// TODO: the kernel crate has `Task::signal_pending()` but no `fatal_signal_pending()`.
+pub(crate) fn fatal_signal_pending() -> bool {
+    let current = kernel::current!();
+    if !current.signal_pending() {
+        return false;
+    }
+    // SAFETY: Like the C `__fatal_signal_pending()`: reading the current task's own pending
+    // signal set without the lock is a benign race; SIGKILL, once queued, stays.
+    let pending =
+        unsafe { core::ptr::read_volatile(&raw const (*current.as_ptr()).pending.signal.sig[0]) };
+    pending & (1 << (kernel::bindings::SIGKILL - 1)) != 0
+}
+
+/// Sleeps for `ms` milliseconds, waking early with `EINTR` on a fatal signal.
+///
+/// TODO: no killable sleep in the kernel crate: sleep in 10 ms steps and check in between.
+fn sleep_killable(ms: u32) -> Result {
+    const STEP_NS: i64 = 10_000_000;
+    let start = Instant::<Monotonic>::now();
+    let total_ns = i64::from(ms) * 1_000_000;
+    loop {
+        if fatal_signal_pending() {
+            return Err(EINTR);
+        }
+        let left = total_ns - start.elapsed().as_nanos();
+        if left <= 0 {
+            return Ok(());
+        }
+        fsleep(Delta::from_nanos(left.min(STEP_NS)));
+    }
+}
+
+/// `cond_resched()`. TODO: not in the kernel crate; a no-op with `CONFIG_PREEMPTION`.
+fn cond_resched() {
+    #[cfg(not(CONFIG_PREEMPTION))]
+    // SAFETY: Called in process context without spinlocks held.
+    unsafe {
+        kernel::bindings::__cond_resched()
+    };
+}
+
+/// The user address space limit of `mm` (`TASK_SIZE`).
+fn task_size(mm: &MmWithUser) -> usize {
+    // SAFETY: `task_size` is set up at exec time and not changed while the mm has users.
+    // TODO: no `MmWithUser::task_size()` / `access_ok()` in the kernel crate.
+    unsafe { (*mm.as_raw()).__bindgen_anon_1.task_size }
+}
+
+/// What LOOKUP reports.
+struct Found {
+    path: Path,
+    start: usize,
+    end: usize,
+    flags: usize,
+}
+
+impl Found {
+    fn new(path: Path, vma: &kernel::mm::virt::VmaRef) -> Self {
+        Found {
+            path,
+            start: vma.start(),
+            end: vma.end(),
+            flags: vma.flags(),
+        }
+    }
+}
+
+/// Why the lockless lookup failed: no VMA (`ENOENT`) or a writer (`EAGAIN`). Only trylocks, so
+/// RCU mode never blocks.
+fn rcu_failure(mm: &MmWithUser, addr: usize) -> Error {
+    match mm.mmap_read_trylock() {
+        Some(mmap) if mmap.vma_lookup(addr).is_none() => ENOENT,
+        _ => EAGAIN,
+    }
+}
+
+/// One LOOKUP in `mode`.
+fn lookup(mm: &MmWithUser, addr: usize, mode: Mode) -> Result<Found> {
+    match mode {
+        Mode::Rcu => match mm.lock_vma_under_rcu(addr) {
+            Some(vma) => Ok(Found::new(Path::Fast, &vma)),
+            None => Err(rcu_failure(mm, addr)),
+        },
+        Mode::Wait => {
+            // The wait helper does not say whether it had to wait, so try the lockless lookup
+            // first: fast if it succeeds, else the helper waits for the writer (slow path).
+            if let Some(vma) = mm.lock_vma_under_rcu(addr) {
+                return Ok(Found::new(Path::Fast, &vma));
+            }
+            let vma = mm.vma_start_read_unlocked(addr)?.ok_or(ENOENT)?;
+            Ok(Found::new(Path::Slow, &vma))
+        }
+        Mode::Mmap => {
+            let mmap = mm.mmap_read_lock_killable()?;
+            let vma = mmap.vma_lookup(addr).ok_or(ENOENT)?;
+            Ok(Found::new(Path::Slow, vma))
+        }
+    }
+}
+
+/// Per-open-file state: see [`FileState`].
+struct VmaLockFile;
+
+#[vtable]
+impl MiscDevice for VmaLockFile {
+    type Ptr = Arc<FileState>;
+
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Arc<FileState>> {
+        pool::register_file()
+    }
+
+    fn release(state: Arc<FileState>, _file: &File) {
+        pool::unregister_file(&state);
+    }
+
+    fn mmap(state: ArcBorrow<'_, FileState>, _file: &File, vma: &VmaNew) -> Result {
+        state.mmap(vma)
+    }
+
+    fn ioctl(state: ArcBorrow<'_, FileState>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        let kind = Cmd::decode(cmd)?;
+        let sizes = abi::negotiate(ioctl::_IOC_SIZE(cmd), kind.size())?;
+        let user = UserSlice::new(UserPtr::from_addr(arg), sizes.copy + sizes.tail);
+        let (mut reader, mut writer) = user.reader_writer();
+        let mut buf = [0u8; ARG_MAX];
+
+        if kind.copies_in() {
+            reader.read_slice(&mut buf[..sizes.copy])?;
+        } else {
+            reader.skip(sizes.copy)?;
+        }
+        // The fields of a newer, longer struct that this kernel does not know must be zero,
+        // for every command (also output-only ones).
+        let mut tail = [0u8; 64];
+        let mut left = sizes.tail;
+        while left > 0 {
+            let n = left.min(tail.len());
+            reader.read_slice(&mut tail[..n])?;
+            abi::check_tail(&tail[..n])?;
+            left -= n;
+        }
+
+        let current = kernel::current!();
+        let mm = current.mm().ok_or(EINVAL)?;
+        dispatch(&state, mm, kind, &mut buf)?;
+
+        if kind.copies_out() {
+            writer.write_slice(&buf[..sizes.copy])?;
+        }
+        Ok(0)
+    }
+}
+
+/// Runs command `kind` on `buf` (decoded in, encoded out), on the caller's own `mm`.
+fn dispatch(state: &FileState, mm: &MmWithUser, kind: Cmd, buf: &mut [u8; ARG_MAX]) -> Result {
+    let limit = task_size(mm);
+    match kind {
+        Cmd::Lookup => {
+            let mut arg = abi::Lookup::decode(buf);
+            let mode = Mode::from_raw(arg.mode)?;
+            let addr = abi::validate_addr(arg.addr, limit)?;
+            let found = lookup(mm, addr, mode)?;
+            arg.path = found.path as u32;
+            arg.vm_start = found.start as u64;
+            arg.vm_end = found.end as u64;
+            arg.vm_flags = found.flags as u64;
+            arg.encode(buf);
+        }
+        Cmd::Bench => {
+            let mut arg = abi::Bench::decode(buf);
+            let mode = Mode::from_raw(arg.mode)?;
+            let addr = abi::validate_addr(arg.addr, limit)?;
+            abi::validate_iterations(arg.iterations)?;
+            bench(mm, addr, mode, &mut arg)?;
+            arg.encode(buf);
+        }
+        Cmd::HoldMmapWrite => {
+            let arg = abi::Hold::decode(buf);
+            abi::validate_hold(&arg, abi::HOLD_VMA_WRITE)?;
+            let addr = abi::validate_addr(arg.addr, limit)?;
+            hold_mmap_write(mm, addr, arg.ms, arg.flags & abi::HOLD_VMA_WRITE != 0)?;
+        }
+        Cmd::HoldVmaRead => {
+            let arg = abi::Hold::decode(buf);
+            abi::validate_hold(&arg, 0)?;
+            let addr = abi::validate_addr(arg.addr, limit)?;
+            let vma = mm.vma_start_read_unlocked(addr)?.ok_or(ENOENT)?;
+            sleep_killable(arg.ms)?;
+            drop(vma);
+        }
+        Cmd::ZcMap => {
+            let mut arg = abi::ZcMap::decode(buf);
+            let page = PAGE_SIZE as u64;
+            if arg.len % page != 0 {
+                return Err(EINVAL);
+            }
+            let range = abi::validate_pages(arg.addr, arg.len / page, limit)?;
+            state.zc_map(mm, range, arg.seed)?;
+            arg.mapped = arg.len;
+            arg.encode(buf);
+        }
+        Cmd::Alloc | Cmd::Release => {
+            let arg = abi::Pages::decode(buf);
+            let range = abi::validate_pages(arg.addr, arg.npages, limit)?;
+            if kind == Cmd::Alloc {
+                state.alloc(mm, range)?;
+            } else {
+                state.release(mm, range)?;
+            }
+        }
+        Cmd::Stats => pool::STATS.snapshot().encode(buf),
+        Cmd::UserRead => {
+            let mut arg = abi::UserRead::decode(buf);
+            let mode = abi::UserReadMode::from_raw(arg.mode)?;
+            if arg.reserved != 0 {
+                return Err(EINVAL);
+            }
+            let max = abi::USER_READ_MAX.into();
+            let addr = abi::validate_bytes(arg.addr, arg.len.into(), max, limit)?;
+            let (checksum, faultins) = user_read(mm, addr, arg.len as usize, mode)?;
+            arg.checksum = checksum;
+            arg.faultins = faultins;
+            arg.encode(buf);
+        }
+        Cmd::Reclaim => {
+            let mut arg = abi::Reclaim::decode(buf);
+            let mode = abi::ReclaimMode::from_raw(arg.mode)?;
+            if arg.reserved != 0 || arg.nr_to_scan == 0 || arg.nr_to_scan > abi::MAX_PAGES {
+                return Err(EINVAL);
+            }
+            let res = pool::reclaim_all(mode, arg.nr_to_scan as usize);
+            arg.freed = res.freed as u64;
+            arg.skipped = res.skipped as u64;
+            arg.encode(buf);
+        }
+    }
+    Ok(())
+}
+
+/// BENCH: `arg.iterations` lookups in a kernel loop.
+fn bench(mm: &MmWithUser, addr: usize, mode: Mode, arg: &mut abi::Bench) -> Result {
+    // ENOENT if no VMA covers `addr` at all. The check uses the mode's own lookup, so that an
+    // RCU mode bench never blocks on a writer: contention there (EAGAIN) is counted below.
+    match lookup(mm, addr, mode) {
+        Err(e) if e == EAGAIN => {}
+        Err(e) => return Err(e),
+        Ok(_) => {}
+    }
+    let (mut fast, mut slow, mut failed) = (0u64, 0u64, 0u64);
+    let start = Instant::<Monotonic>::now();
+    for i in 0..arg.iterations {
+        let path = match mode {
+            // The bare lockless lookup: no failure classification inside the loop.
+            Mode::Rcu => mm
+                .lock_vma_under_rcu(addr)
+                .map(|_| Path::Fast)
+                .ok_or(EAGAIN),
+            _ => lookup(mm, addr, mode).map(|found| found.path),
+        };
+        match path {
+            Ok(Path::Fast) => fast += 1,
+            Ok(Path::Slow) => slow += 1,
+            Err(e) if e == EAGAIN || e == ENOENT => failed += 1,
+            Err(e) => return Err(e),
+        }
+        if i % 1024 == 1023 {
+            if fatal_signal_pending() {
+                return Err(EINTR);
+            }
+            cond_resched();
+        }
+    }
+    arg.total_ns = start.elapsed().as_nanos() as u64;
+    arg.fast = fast;
+    arg.slow = slow;
+    arg.failed = failed;
+    Ok(())
+}
+
+/// HOLD_MMAP_WRITE: hold the mmap write lock (and optionally the VMA write lock) for `ms`.
+fn hold_mmap_write(mm: &MmWithUser, addr: usize, ms: u32, vma_write: bool) -> Result {
+    let mmap = mm.mmap_write_lock_killable()?;
+    if vma_write {
+        let vma = mmap.vma_lookup(addr).ok_or(ENOENT)?;
+        // Like munmap() and mprotect(): from now on, lock_vma_under_rcu() fails for this VMA
+        // and vma_start_read_unlocked() waits, until `mmap` is dropped.
+        mmap.vma_start_write(vma)?;
+    }
+    sleep_killable(ms)
+}
+
+/// How often USER_READ SAFE faults in and retries before giving up with `EAGAIN`.
+const USER_READ_TRIES: u32 = 16;
+
+/// USER_READ: checksum `len` bytes at `addr` under the read lock of the VMA covering them.
+fn user_read(
+    mm: &MmWithUser,
+    addr: usize,
+    len: usize,
+    mode: abi::UserReadMode,
+) -> Result<(u64, u32)> {
+    let mut buf = KVVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
+    // Reads page-sized chunks, so that a chunk never crosses a page.
+    let chunk = |off: usize| (PAGE_SIZE - (addr + off) % PAGE_SIZE).min(len - off);
+
+    if mode == abi::UserReadMode::Unsafe {
+        if !param(module_parameters::allow_unsafe.value()) {
+            return Err(EPERM);
+        }
+        let vma = mm.vma_start_read_unlocked(addr)?.ok_or(ENOENT)?;
+        if addr + len > vma.end() {
+            return Err(EINVAL);
+        }
+        // The v1 shadow stack pattern, on purpose: copy_from_user() may fault and take
+        // mmap_lock while we hold the VMA read lock. Its might_fault() tells lockdep so even
+        // when the pages are present.
+        let mut reader = UserSlice::new(UserPtr::from_addr(addr), len).reader();
+        let mut hash = abi::FNV_OFFSET;
+        let mut off = 0;
+        while off < len {
+            let n = chunk(off);
+            reader.read_slice(&mut buf[..n])?;
+            hash = abi::fnv1a(hash, &buf[..n]);
+            off += n;
+        }
+        drop(vma);
+        return Ok((hash, 0));
+    }
+
+    let mut faultins = 0;
+    while faultins < USER_READ_TRIES {
+        let vma = mm.vma_start_read_unlocked(addr)?.ok_or(ENOENT)?;
+        if addr + len > vma.end() {
+            return Err(EINVAL);
+        }
+        let mut hash = abi::FNV_OFFSET;
+        let mut off = 0;
+        let mut missing = None;
+        while off < len {
+            let n = chunk(off);
+            match vma.read_user_nofault(UserPtr::from_addr(addr + off), &mut buf[..n]) {
+                Ok(()) => hash = abi::fnv1a(hash, &buf[..n]),
+                Err(UserAccessError::NeedsFaultIn) => {
+                    missing = Some(off);
+                    break;
+                }
+                Err(UserAccessError::Fault) => return Err(EFAULT),
+            }
+            off += n;
+        }
+        // Drop the VMA lock before faulting: the fault may need mmap_lock.
+        drop(vma);
+        let Some(off) = missing else {
+            return Ok((hash, faultins));
+        };
+        fault_in_readable(UserPtr::from_addr(addr + off), len - off)?;
+        faultins += 1;
+    }
+    Err(EAGAIN)
+}
+
+#[kunit_tests(vmalock_module)]
+mod tests {
+    use super::*;
+    use abi::*;
+
+    /// Fails only when the module is loaded with `plant_failure=1`: the test
+    /// pipeline must then report a failure and exit non-zero.
+    #[test]
+    fn planted_failure() {
+        assert!(!param(module_parameters::plant_failure.value()));
+    }
+
+    /// The sizes of the C structs (x86_64; all fields naturally aligned, no holes).
+    #[test]
+    fn struct_sizes() {
+        assert_eq!(Lookup::SIZE, 40);
+        assert_eq!(Bench::SIZE, 48);
+        assert_eq!(Hold::SIZE, 16);
+        assert_eq!(ZcMap::SIZE, 32);
+        assert_eq!(Pages::SIZE, 16);
+        assert_eq!(Stats::SIZE, 56);
+        assert_eq!(UserRead::SIZE, 32);
+        assert_eq!(Reclaim::SIZE, 32);
+        assert!(ARG_MAX >= Stats::SIZE);
+    }
+
+    #[test]
+    fn size_negotiation() {
+        assert_eq!(negotiate(39, 40), Err(EINVAL));
+        assert_eq!(negotiate(0, 40), Err(EINVAL));
+        assert_eq!(negotiate(40, 40), Ok(ArgSizes { copy: 40, tail: 0 }));
+        assert_eq!(negotiate(48, 40), Ok(ArgSizes { copy: 40, tail: 8 }));
+        assert_eq!(check_tail(&[0; 8]), Ok(()));
+        assert_eq!(check_tail(&[0, 0, 1, 0]), Err(E2BIG));
+        assert_eq!(check_tail(&[]), Ok(()));
+    }
+
+    /// Dispatch on type and number only; unknown commands are `ENOTTY`.
+    #[test]
+    fn command_decoding() {
+        for cmd in [
+            Cmd::Lookup,
+            Cmd::Bench,
+            Cmd::HoldMmapWrite,
+            Cmd::HoldVmaRead,
+            Cmd::ZcMap,
+            Cmd::Alloc,
+            Cmd::Release,
+            Cmd::Stats,
+            Cmd::UserRead,
+            Cmd::Reclaim,
+        ] {
+            assert_eq!(Cmd::decode(cmd.raw()), Ok(cmd));
+            // A grown struct: same type and number, larger size.
+            let grown = cmd.raw() + (8 << kernel::uapi::_IOC_SIZESHIFT);
+            assert_eq!(Cmd::decode(grown), Ok(cmd));
+        }
+        // _IOWR(0xB9, 0x01, struct vmalock_lookup) as computed by the C macro.
+        assert_eq!(Cmd::Lookup.raw(), 0xc028_b901);
+        // _IOR(0xB9, 0x08, struct vmalock_stats).
+        assert_eq!(Cmd::Stats.raw(), 0x8038_b908);
+        assert_eq!(Cmd::decode(0xc028_b900), Err(ENOTTY));
+        assert_eq!(Cmd::decode(0xc028_b90b), Err(ENOTTY));
+        assert_eq!(Cmd::decode(0xc028_ba01), Err(ENOTTY));
+        assert_eq!(Cmd::decode(0), Err(ENOTTY));
+    }
+
+    #[test]
+    fn encode_decode() {
+        let lookup = Lookup {
+            addr: 0x1234_5678_9abc,
+            mode: 2,
+            path: 1,
+            vm_start: 0x1000,
+            vm_end: 0x3000,
+            vm_flags: 0x73,
+        };
+        let mut buf = [0u8; ARG_MAX];
+        lookup.encode(&mut buf);
+        assert_eq!(Lookup::decode(&buf), lookup);
+        assert_eq!(buf[8..12], 2u32.to_ne_bytes());
+        assert_eq!(buf[16..24], 0x1000u64.to_ne_bytes());
+    }
+
+    #[test]
+    fn pattern_and_checksum() {
+        assert_eq!(pattern_word(0, 5), 5);
+        assert_eq!(pattern_word(1, 0), PATTERN_MUL);
+        assert_eq!(pattern_word(2, 1), PATTERN_MUL.wrapping_mul(2) + 1);
+        let mut buf = [0u8; 24];
+        fill_pattern(&mut buf, 3, 10);
+        assert_eq!(buf[8..16], pattern_word(3, 11).to_ne_bytes());
+        // Known FNV-1a 64 vectors.
+        assert_eq!(fnv1a(FNV_OFFSET, b""), 0xcbf29ce484222325);
+        assert_eq!(fnv1a(FNV_OFFSET, b"a"), 0xaf63dc4c8601ec8c);
+        assert_eq!(fnv1a(FNV_OFFSET, b"foobar"), 0x85944171f73967e8);
+        // Streaming equals one pass.
+        assert_eq!(
+            fnv1a(fnv1a(FNV_OFFSET, b"foo"), b"bar"),
+            fnv1a(FNV_OFFSET, b"foobar")
+        );
+    }
+
+    #[test]
+    fn range_validation() {
+        let page = PAGE_SIZE as u64;
+        let top = 1usize << 47;
+        assert_eq!(
+            validate_pages(0x10000, 2, top),
+            Ok(PageRange {
+                addr: 0x10000,
+                npages: 2
+            })
+        );
+        assert_eq!(validate_pages(0x10001, 1, top), Err(EINVAL));
+        assert_eq!(validate_pages(0x10000, 0, top), Err(EINVAL));
+        assert_eq!(validate_pages(0x10000, MAX_PAGES + 1, top), Err(EINVAL));
+        assert_eq!(validate_pages(u64::MAX - page + 1, 1, top), Err(EINVAL));
+        assert_eq!(
+            validate_pages(top as u64 - page, 1, top).map(|r| r.npages),
+            Ok(1)
+        );
+        assert_eq!(validate_pages(top as u64 - page, 2, top), Err(EINVAL));
+        assert_eq!(validate_pages(0xffff_8880_0000_0000, 1, top), Err(EINVAL));
+        assert_eq!(validate_bytes(0x1000, 0, 100, top), Err(EINVAL));
+        assert_eq!(validate_bytes(0x1000, 101, 100, top), Err(EINVAL));
+        assert_eq!(validate_bytes(u64::MAX, 2, 100, top), Err(EINVAL));
+        assert_eq!(validate_bytes(0x1001, 100, 100, top), Ok(0x1001));
+        assert_eq!(validate_addr(top as u64, top), Err(EINVAL));
+        assert_eq!(validate_addr(top as u64 - 1, top), Ok(top - 1));
+    }
+
+    /// The errno of each kind of bad input.
+    #[test]
+    fn errno_table() {
+        assert_eq!(Mode::from_raw(3), Err(EINVAL));
+        assert_eq!(Mode::from_raw(1), Ok(Mode::Wait));
+        assert_eq!(UserReadMode::from_raw(2), Err(EINVAL));
+        assert_eq!(ReclaimMode::from_raw(2), Err(EINVAL));
+        let hold = |ms, flags| Hold { addr: 0, ms, flags };
+        assert_eq!(validate_hold(&hold(HOLD_MAX_MS, 1), HOLD_VMA_WRITE), Ok(()));
+        assert_eq!(
+            validate_hold(&hold(HOLD_MAX_MS + 1, 0), HOLD_VMA_WRITE),
+            Err(EINVAL)
+        );
+        assert_eq!(validate_hold(&hold(0, 2), HOLD_VMA_WRITE), Err(EINVAL));
+        assert_eq!(validate_hold(&hold(0, 1), 0), Err(EINVAL));
+        assert_eq!(validate_iterations(0), Err(EINVAL));
+        assert_eq!(validate_iterations(BENCH_MAX_ITER), Ok(()));
+        assert_eq!(validate_iterations(BENCH_MAX_ITER + 1), Err(EINVAL));
+        assert_eq!(E2BIG.to_errno(), -7);
+        assert_eq!(ENOTTY.to_errno(), -25);
+    }
+}

@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Helpers shared by the vmalock selftests (linked into every program).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmalock_lib.h"
+
+uint64_t vl_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+uint64_t vl_ms_since(uint64_t t0_ns)
+{
+	return (vl_now_ns() - t0_ns) / 1000000ULL;
+}
+
+int vl_open(void)
+{
+	return open(VL_DEV, O_RDWR | O_CLOEXEC);
+}
+
+void *vl_map(int fd, size_t npages)
+{
+	return mmap(NULL, npages * VL_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+}
+
+void *vl_anon(size_t npages)
+{
+	return mmap(NULL, npages * VL_PAGE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+}
+
+int vl_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+int vl_lookup(int fd, uint64_t addr, uint32_t mode, struct vmalock_lookup *out)
+{
+	struct vmalock_lookup l = { .addr = addr, .mode = mode };
+	int ret = vl_ioctl(fd, VMALOCK_IOC_LOOKUP, &l);
+
+	if (out)
+		*out = l;
+	return ret;
+}
+
+int vl_stats(int fd, struct vmalock_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	return vl_ioctl(fd, VMALOCK_IOC_STATS, s);
+}
+
+int vl_alloc(int fd, void *addr, uint64_t npages)
+{
+	struct vmalock_pages p = { .addr = (uintptr_t)addr, .npages = npages };
+
+	return vl_ioctl(fd, VMALOCK_IOC_ALLOC, &p);
+}
+
+int vl_release(int fd, void *addr, uint64_t npages)
+{
+	struct vmalock_pages p = { .addr = (uintptr_t)addr, .npages = npages };
+
+	return vl_ioctl(fd, VMALOCK_IOC_RELEASE, &p);
+}
+
+int vl_zc_map(int fd, void *addr, uint64_t len, uint64_t seed, uint64_t *mapped)
+{
+	struct vmalock_zc_map z = { .addr = (uintptr_t)addr, .len = len, .seed = seed,
+				    .mapped = 0xdeadbeef };
+	int ret = vl_ioctl(fd, VMALOCK_IOC_ZC_MAP, &z);
+
+	if (mapped)
+		*mapped = z.mapped;
+	return ret;
+}
+
+int vl_user_read(int fd, const void *addr, uint32_t len, uint32_t mode,
+		 uint64_t *csum, uint32_t *faultins)
+{
+	struct vmalock_user_read r = { .addr = (uintptr_t)addr, .len = len, .mode = mode };
+	int ret = vl_ioctl(fd, VMALOCK_IOC_USER_READ, &r);
+
+	if (csum)
+		*csum = r.checksum;
+	if (faultins)
+		*faultins = r.faultins;
+	return ret;
+}
+
+int vl_reclaim(int fd, uint32_t mode, uint64_t nr, uint64_t *freed, uint64_t *skipped)
+{
+	struct vmalock_reclaim r = { .mode = mode, .nr_to_scan = nr };
+	int ret = vl_ioctl(fd, VMALOCK_IOC_RECLAIM, &r);
+
+	if (freed)
+		*freed = r.freed;
+	if (skipped)
+		*skipped = r.skipped;
+	return ret;
+}
+
+int vl_hold(int fd, unsigned long cmd, uint64_t addr, uint32_t ms, uint32_t flags)
+{
+	struct vmalock_hold h = { .addr = addr, .ms = ms, .flags = flags };
+
+	return vl_ioctl(fd, cmd, &h);
+}
+
+uint64_t vl_fnv1a(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	uint64_t h = VMALOCK_FNV_OFFSET;
+
+	while (len--) {
+		h ^= *p++;
+		h *= VMALOCK_FNV_PRIME;
+	}
+	return h;
+}
+
+uint64_t vl_fnv1a_pattern(uint64_t seed, uint64_t first_word, size_t len)
+{
+	uint64_t h = VMALOCK_FNV_OFFSET;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		uint64_t w = vl_pattern(seed, first_word + i / 8);
+
+		h ^= (w >> (8 * (i % 8))) & 0xff;	/* little endian */
+		h *= VMALOCK_FNV_PRIME;
+	}
+	return h;
+}
+
+long vl_check_pattern(const void *p, size_t len, uint64_t seed, uint64_t first_word)
+{
+	const volatile uint64_t *w = p;
+	size_t i;
+
+	for (i = 0; i < len / 8; i++)
+		if (w[i] != vl_pattern(seed, first_word + i))
+			return i;
+	return -1;
+}
+
+long vl_mincore(void *addr, size_t npages, unsigned char *vec)
+{
+	unsigned char *v = vec ? vec : malloc(npages);
+	long n = 0;
+	size_t i;
+
+	if (!v)
+		return -1;
+	if (mincore(addr, npages * VL_PAGE, v)) {
+		n = -1;
+	} else {
+		for (i = 0; i < npages; i++)
+			n += v[i] & 1;
+	}
+	if (!vec)
+		free(v);
+	return n;
+}
+
+static __thread sigjmp_buf probe_env;
+static __thread volatile int probe_active;
+
+static void probe_handler(int sig)
+{
+	if (probe_active) {
+		probe_active = 0;
+		siglongjmp(probe_env, sig);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void probe_install(void)
+{
+	struct sigaction sa = { .sa_handler = probe_handler, .sa_flags = SA_NODEFER };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+}
+
+int vl_probe_read(const volatile void *p, uint64_t *val)
+{
+	int sig;
+
+	probe_install();
+	sig = sigsetjmp(probe_env, 1);
+	if (sig)
+		return sig;
+	probe_active = 1;
+	*val = *(const volatile uint64_t *)p;
+	probe_active = 0;
+	return 0;
+}
+
+int vl_probe_write(volatile void *p, uint64_t val)
+{
+	int sig;
+
+	probe_install();
+	sig = sigsetjmp(probe_env, 1);
+	if (sig)
+		return sig;
+	probe_active = 1;
+	*(volatile uint64_t *)p = val;
+	probe_active = 0;
+	return 0;
+}
+
+/*
+ * Cached: glob() allocates, and an allocation may need the mmap lock,
+ * which a test may be holding through the hook.
+ */
+static char shrinker_dir[256];
+
+int vl_shrinker_dir(char *buf, size_t len)
+{
+	glob_t g;
+	int ret = -ENOENT;
+
+	if (!shrinker_dir[0] &&
+	    glob("/sys/kernel/debug/shrinker/vmalock*", 0, NULL, &g) == 0) {
+		if (g.gl_pathc >= 1)
+			snprintf(shrinker_dir, sizeof(shrinker_dir), "%s", g.gl_pathv[0]);
+		globfree(&g);
+	}
+	if (shrinker_dir[0]) {
+		snprintf(buf, len, "%s", shrinker_dir);
+		ret = 0;
+	}
+	return ret;
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	err = n < 0 ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+int vl_shrinker_scan(unsigned long nr)
+{
+	char dir[256], path[300], s[64];
+	int ret = vl_shrinker_dir(dir, sizeof(dir));
+
+	if (ret)
+		return ret;
+	snprintf(path, sizeof(path), "%s/scan", dir);
+	snprintf(s, sizeof(s), "0 0 %lu", nr);
+	return write_file(path, s);
+}
+
+long vl_shrinker_count(void)
+{
+	char dir[256], path[300], buf[4096], *p, *end;
+	long sum = 0;
+	ssize_t n;
+	int fd;
+
+	if (vl_shrinker_dir(dir, sizeof(dir)))
+		return -1;
+	snprintf(path, sizeof(path), "%s/count", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	/* Each line: "<memcg ino> <count node0> [<count node1> ...]" */
+	for (p = buf; *p; ) {
+		strtoul(p, &end, 10);		/* the cgroup inode */
+		if (end == p)
+			break;
+		p = end;
+		while (*p == ' ') {
+			sum += strtol(p, &end, 10);
+			if (end == p)
+				break;
+			p = end;
+		}
+		while (*p && *p != '\n')
+			p++;
+		if (*p == '\n')
+			p++;
+	}
+	return sum;
+}
+
+int vl_drop_slab(void)
+{
+	return write_file("/proc/sys/vm/drop_caches", "2");
+}
+
+static int read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return 0;
+}
+
+bool vl_allow_unsafe(void)
+{
+	char buf[16];
+
+	if (read_small("/sys/module/vmalock/parameters/allow_unsafe", buf, sizeof(buf)))
+		return false;
+	return buf[0] == 'Y' || buf[0] == 'y' || buf[0] == '1';
+}
+
+int vl_debug_locks(void)
+{
+	static char buf[16384];
+	char *p;
+
+	if (read_small("/proc/lockdep_stats", buf, sizeof(buf)))
+		return -1;
+	p = strstr(buf, "debug_locks:");
+	if (!p)
+		return -1;
+	return atoi(p + strlen("debug_locks:"));
+}
+
+bool vl_module_loaded(void)
+{
+	struct stat st;
+
+	return stat("/sys/module/vmalock", &st) == 0;
+}
+
+static void *holder_fn(void *arg)
+{
+	struct vl_holder *h = arg;
+	int ret;
+
+	h->started_ns = vl_now_ns();
+	ret = vl_hold(h->fd, h->cmd, h->addr, h->ms, h->flags);
+	h->ended_ns = vl_now_ns();
+	h->ret = ret;
+	__atomic_store_n(&h->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+int vl_holder_start(struct vl_holder *h)
+{
+	h->started_ns = 0;
+	h->ended_ns = 0;
+	h->ret = 0;
+	h->done = 0;
+	return -pthread_create(&h->thread, NULL, holder_fn, h);
+}
+
+int vl_holder_join(struct vl_holder *h)
+{
+	pthread_join(h->thread, NULL);
+	return h->ret;
+}
+
+int vl_wait_vma_write_locked(int fd, uint64_t addr, unsigned int timeout_ms)
+{
+	uint64_t t0 = vl_now_ns();
+
+	while (vl_ms_since(t0) < timeout_ms) {
+		if (vl_lookup(fd, addr, VMALOCK_MODE_RCU, NULL) == -EAGAIN)
+			return 0;
+		usleep(500);
+	}
+	return -ETIMEDOUT;
+}
+
+int vl_stats_settle(int fd, const struct vmalock_stats *base, struct vmalock_stats *s,
+		    unsigned int timeout_ms)
+{
+	uint64_t t0 = vl_now_ns();
+
+	for (;;) {
+		int ret = vl_stats(fd, s);
+
+		if (ret)
+			return ret;
+		if (s->in_use == base->in_use && s->lru == base->lru)
+			return 0;
+		if (vl_ms_since(t0) >= timeout_ms)
+			return -ETIMEDOUT;
+		usleep(10000);
+	}
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the vmalock selftests (linked into every program).
+ */
+#ifndef VMALOCK_LIB_H
+#define VMALOCK_LIB_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <linux/vmalock.h>
+
+#define VL_DEV		"/dev/vmalock"
+#define VL_MODULE	"/lib/modules/vmalock.ko"
+#define VL_PAGE		4096UL
+
+/* vm_flags bits reported by LOOKUP (include/linux/mm.h). */
+#define VL_VM_READ	(1ULL << 0)
+#define VL_VM_WRITE	(1ULL << 1)
+#define VL_VM_EXEC	(1ULL << 2)
+#define VL_VM_SHARED	(1ULL << 3)
+#define VL_VM_MIXEDMAP	(1ULL << 28)
+
+/* Addresses that are not user addresses on x86-64 (4- or 5-level paging). */
+#define VL_KERNEL_ADDR	0xffff800000000000ULL
+#define VL_PAST_TASK	(1ULL << 57)	/* past TASK_SIZE even with LA57 */
+#define VL_NONCANON	0x8000000000000000ULL
+
+uint64_t vl_now_ns(void);
+uint64_t vl_ms_since(uint64_t t0_ns);
+
+/* open("/dev/vmalock"); -1 on failure (errno set). */
+int vl_open(void);
+/* mmap a vmalock mapping of npages on fd (shared, RW); MAP_FAILED on error. */
+void *vl_map(int fd, size_t npages);
+/* Anonymous private RW mapping, not touched. */
+void *vl_anon(size_t npages);
+
+/* ioctl() returning 0 or -errno. */
+int vl_ioctl(int fd, unsigned long cmd, void *arg);
+int vl_lookup(int fd, uint64_t addr, uint32_t mode, struct vmalock_lookup *out);
+int vl_stats(int fd, struct vmalock_stats *s);
+int vl_alloc(int fd, void *addr, uint64_t npages);
+int vl_release(int fd, void *addr, uint64_t npages);
+int vl_zc_map(int fd, void *addr, uint64_t len, uint64_t seed, uint64_t *mapped);
+int vl_user_read(int fd, const void *addr, uint32_t len, uint32_t mode,
+		 uint64_t *csum, uint32_t *faultins);
+int vl_reclaim(int fd, uint32_t mode, uint64_t nr, uint64_t *freed, uint64_t *skipped);
+int vl_hold(int fd, unsigned long cmd, uint64_t addr, uint32_t ms, uint32_t flags);
+
+/* ZC_MAP pattern and USER_READ checksum, as the header defines them. */
+static inline uint64_t vl_pattern(uint64_t seed, uint64_t word)
+{
+	return seed * VMALOCK_PATTERN_MUL + word;
+}
+uint64_t vl_fnv1a(const void *buf, size_t len);
+uint64_t vl_fnv1a_pattern(uint64_t seed, uint64_t first_word, size_t len);
+/* First word index (from p) that does not match, or -1. */
+long vl_check_pattern(const void *p, size_t len, uint64_t seed, uint64_t first_word);
+
+/* Resident pages according to mincore(); vec may be NULL. -1 on error. */
+long vl_mincore(void *addr, size_t npages, unsigned char *vec);
+
+/*
+ * Read/write one 64-bit word, catching SIGBUS/SIGSEGV: returns 0 or the
+ * signal number. Safe to use from any thread.
+ */
+int vl_probe_read(const volatile void *p, uint64_t *val);
+int vl_probe_write(volatile void *p, uint64_t val);
+
+/* The shrinker's debugfs directory (/sys/kernel/debug/shrinker/vmalock-*). */
+int vl_shrinker_dir(char *buf, size_t len);
+/* Write "0 0 nr" to its scan file; 0 or -errno. */
+int vl_shrinker_scan(unsigned long nr);
+/* Sum of the counts in its count file, -1 on error. */
+long vl_shrinker_count(void);
+/* echo 2 > /proc/sys/vm/drop_caches; 0 or -errno. */
+int vl_drop_slab(void);
+
+/* Module parameter allow_unsafe (false when absent). */
+bool vl_allow_unsafe(void);
+/* debug_locks from /proc/lockdep_stats: 1, 0, or -1 when unavailable. */
+int vl_debug_locks(void);
+/* Is the module loaded (/sys/module/vmalock exists)? */
+bool vl_module_loaded(void);
+
+/*
+ * A thread that runs one HOLD ioctl. started_ns is taken just before the
+ * ioctl, ended_ns just after it.
+ */
+struct vl_holder {
+	int fd;
+	unsigned long cmd;
+	uint64_t addr;
+	uint32_t ms;
+	uint32_t flags;
+	pthread_t thread;
+	volatile uint64_t started_ns;
+	volatile uint64_t ended_ns;
+	volatile int ret;
+	volatile int done;
+};
+int vl_holder_start(struct vl_holder *h);
+int vl_holder_join(struct vl_holder *h);
+/*
+ * Wait (up to timeout_ms) until an RCU LOOKUP of addr fails with EAGAIN,
+ * i.e. the holder has write-locked the VMA. 0 when seen, -ETIMEDOUT if not.
+ */
+int vl_wait_vma_write_locked(int fd, uint64_t addr, unsigned int timeout_ms);
+
+/*
+ * STATS once in_use and lru are back to base's values, polling for up to
+ * timeout_ms (a file's last reference may be dropped asynchronously, e.g.
+ * by mmput_async() after the shrinker looked at an exiting process).
+ * Returns 0 when settled, -ETIMEDOUT (with *s the last STATS) if not.
+ */
+int vl_stats_settle(int fd, const struct vmalock_stats *base, struct vmalock_stats *s,
+		    unsigned int timeout_ms);
+
+/* Deterministic PRNG (xorshift64*). */
+static inline uint64_t vl_rand(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+#endif /* VMALOCK_LIB_H */
