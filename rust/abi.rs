@@ -11,7 +11,10 @@
 //! `__u32` fields without holes, so the C layout is the sum of the field sizes (checked by the
 //! KUnit suite against the sizes of the C structs, and by `_Static_assert` in the demo).
 
-use kernel::{ioctl, prelude::*};
+use kernel::{
+    ioctl,
+    prelude::*, //
+};
 
 /// `VMALOCK_IOC_MAGIC`.
 pub(crate) const MAGIC: u32 = 0xB9;

@@ -25,24 +25,49 @@
 
 use core::{
     ptr,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::atomic::{
+        AtomicU64,
+        Ordering, //
+    },
 };
 
 use kernel::{
     bindings,
-    list::{List, ListLinks},
+    list::{
+        List,
+        ListLinks, //
+    },
     mm::{
-        virt::{flags, VmaMixedMap, VmaNew, VmaRef},
-        Mm, MmWithUser,
+        virt::{
+            flags,
+            VmaMixedMap,
+            VmaNew,
+            VmaRef, //
+        },
+        Mm,
+        MmWithUser, //
     },
     new_mutex, new_spinlock,
-    page::{Page, PAGE_SHIFT, PAGE_SIZE},
+    page::{
+        Page,
+        PAGE_SHIFT,
+        PAGE_SIZE, //
+    },
     prelude::*,
     shrinker,
-    sync::{aref::ARef, Arc, Mutex, SpinLock},
+    sync::{
+        aref::ARef,
+        Arc,
+        Mutex,
+        SpinLock, //
+    },
 };
 
-use crate::abi::{self, PageRange, ReclaimMode};
+use crate::abi::{
+    self,
+    PageRange,
+    ReclaimMode, //
+};
 
 /// Module-wide counters (`struct vmalock_stats`).
 pub(crate) struct Counters {

@@ -72,24 +72,51 @@
 use kernel::{
     fs::File,
     ioctl,
-    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
-    mm::{virt::VmaNew, MmWithUser},
+    miscdevice::{
+        MiscDevice,
+        MiscDeviceOptions,
+        MiscDeviceRegistration, //
+    },
+    mm::{
+        virt::VmaNew,
+        MmWithUser, //
+    },
     page::PAGE_SIZE,
     prelude::*,
-    sync::{Arc, ArcBorrow},
-    time::{delay::fsleep, Delta, Instant, Monotonic},
-    uaccess::{UserPtr, UserSlice},
+    sync::{
+        Arc,
+        ArcBorrow, //
+    },
+    time::{
+        delay::fsleep,
+        Delta,
+        Instant,
+        Monotonic, //
+    },
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
 };
 
 mod abi;
 mod pool;
 
-use abi::{Cmd, Mode, Path, ARG_MAX};
-use pool::{FileState, Reclaimer};
+use abi::{
+    Cmd,
+    Mode,
+    Path,
+    ARG_MAX, //
+};
+use pool::{
+    FileState,
+    Reclaimer, //
+};
 
 use kernel::{
-    mm::nofault::{fault_in_readable, UserAccessError},
+    mm::UserAccessError,
     shrinker,
+    uaccess::fault_in_readable, //
 };
 
 module! {
@@ -139,18 +166,8 @@ fn param(value: impl core::borrow::Borrow<bool>) -> bool {
 }
 
 /// Whether the current task has a fatal signal pending.
-///
-/// TODO: the kernel crate has `Task::signal_pending()` but no `fatal_signal_pending()`.
 pub(crate) fn fatal_signal_pending() -> bool {
-    let current = kernel::current!();
-    if !current.signal_pending() {
-        return false;
-    }
-    // SAFETY: Like the C `__fatal_signal_pending()`: reading the current task's own pending
-    // signal set without the lock is a benign race; SIGKILL, once queued, stays.
-    let pending =
-        unsafe { core::ptr::read_volatile(&raw const (*current.as_ptr()).pending.signal.sig[0]) };
-    pending & (1 << (kernel::bindings::SIGKILL - 1)) != 0
+    kernel::current!().fatal_signal_pending()
 }
 
 /// Sleeps for `ms` milliseconds, waking early with `EINTR` on a fatal signal.
@@ -172,13 +189,9 @@ fn sleep_killable(ms: u32) -> Result {
     }
 }
 
-/// `cond_resched()`. TODO: not in the kernel crate; a no-op with `CONFIG_PREEMPTION`.
+/// Gives the CPU away if needed in a long kernel loop.
 fn cond_resched() {
-    #[cfg(not(CONFIG_PREEMPTION))]
-    // SAFETY: Called in process context without spinlocks held.
-    unsafe {
-        kernel::bindings::__cond_resched()
-    };
+    kernel::task::cond_resched();
 }
 
 /// The user address space limit of `mm` (`TASK_SIZE`).
