@@ -18,6 +18,8 @@ set -euo pipefail
 variant=${1:?usage: build-kernel.sh VARIANT [patched|stock]}
 flavor=${2:-patched}
 frag=$VMALOCK_TOP/configs/$variant.config
+# What the selftests need is part of every guest kernel (and checked below).
+stconf=$VMALOCK_TOP/tools/testing/selftests/vmalock/config
 [ -f "$frag" ] || die "no config variant '$variant' (have: $(cd "$VMALOCK_TOP/configs" && ls *.config | sed 's/\.config$//' | grep -vx base | tr '\n' ' '))"
 case $flavor in patched|stock) ;; *) die "flavor must be patched or stock" ;; esac
 
@@ -25,7 +27,7 @@ pristine=$("$VMALOCK_TOP/scripts/fetch-source.sh")
 tree=$("$VMALOCK_TOP/scripts/prepare-tree.sh" "$flavor")
 series_hash=$(cat "$tree/.vmalock-series" 2>/dev/null || echo none)
 
-key=$( { echo "$KSRC_VERSION $flavor $series_hash"; cat "$VMALOCK_TOP/configs/base.config" "$frag" "$0"; } |
+key=$( { echo "$KSRC_VERSION $flavor $series_hash"; cat "$VMALOCK_TOP/configs/base.config" "$frag" "$stconf" "$0"; } |
 	sha256sum | cut -c1-16)
 build=$CACHE/build/$flavor-$variant
 if [ "$(cat "$build/.vmalock-key" 2>/dev/null)" = "$key" ] && [ -f "$build/arch/x86/boot/bzImage" ]; then
@@ -42,7 +44,7 @@ mk=(make -s -C "$tree" O="$build" ARCH=x86_64 CC="ccache gcc" -j"$JOBS")
 configure() {
 	"${mk[@]}" tinyconfig >/dev/null &&
 	KCONFIG_CONFIG=$build/.config "$tree/scripts/kconfig/merge_config.sh" -m -O "$build" \
-		"$build/.config" "$VMALOCK_TOP/configs/base.config" "$frag" >"$build/merge.log" &&
+		"$build/.config" "$VMALOCK_TOP/configs/base.config" "$frag" "$stconf" >"$build/merge.log" &&
 	"${mk[@]}" olddefconfig >/dev/null
 }
 run_step "configure $flavor-$variant" configure
@@ -57,7 +59,7 @@ while IFS= read -r line; do
 	CONFIG_*=*) grep -qxF "$line" "$build/.config" ||
 		{ echo "  wanted $line, got: $(grep "^${line%%=*}=" "$build/.config" || echo unset)" >&2; bad=1; } ;;
 	esac
-done < <(cat "$VMALOCK_TOP/configs/base.config" "$frag")
+done < <(cat "$VMALOCK_TOP/configs/base.config" "$frag" "$stconf")
 if [ $bad = 1 ] && [ "$flavor" = patched ]; then
 	die "config fragment options were dropped (see above; is a dependency missing?)"
 fi

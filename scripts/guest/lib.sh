@@ -13,7 +13,7 @@ echo 15 > /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
 echo 0 > /proc/sys/kernel/hung_task_panic 2>/dev/null
 
 say() {
-	echo "vmalock: $*" > /dev/console
+	echo "vmalock: [$(cut -d' ' -f1 /proc/uptime)] $*" > /dev/console
 }
 
 # suite NAME TIMEOUT CMD...: run a TAP/KTAP-producing command as one suite.

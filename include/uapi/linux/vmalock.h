@@ -152,7 +152,10 @@ struct vmalock_stats {
  * checksum (vmalock_checksum() below). [addr, addr + len) must lie in one
  * VMA; len: 1 .. VMALOCK_USER_READ_MAX.
  * SAFE: page faults disabled under the VMA lock; on "needs fault-in" the
- * lock is dropped, the page faulted in, and the read retried.
+ * lock is dropped, the page faulted in, and the read retried; EAGAIN if
+ * the pages keep disappearing (e.g. a concurrent MADV_DONTNEED) for 16
+ * rounds in a row: the read never livelocks. EFAULT for memory that
+ * cannot be faulted in.
  * UNSAFE: a plain copy_from_user() under the VMA lock, the v1 shadow-stack
  * pattern: lockdep reports the vm_lock -> mmap_lock inversion. Only with
  * the module parameter allow_unsafe=1 (else EPERM).

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# bench.sh: `make bench`. Build the main config twice, stock Debian 7.3.4
+# and patched, boot each with the guest plan "bench", and write
+# out/bench/results.json, out/bench/report.md and SVG plots
+# (scripts/bench-report.py). Prints one line per ratio with its goal.
+#
+# The module needs the patched kernel (it uses the series' kernel-crate
+# API), so measurements 1-3 (BENCH/LOOKUP/RECLAIM ioctls) run in the
+# patched boot only; tcp_mmap runs in both boots.
+#
+# Variables:
+#   ACCEL=kvm          where KVM works (default tcg, see scripts/boot.sh)
+#   ROUNDS=N           boot each kernel N times, alternating (default 2: stock, patched, patched, stock)
+#   BENCH_ARGS=k=v,..  sizes for the guest plan (scripts/guest/plans/bench.sh):
+#                      tcp_trials tcp_secs unc_trials unc_iters lat_trials
+#                      lat_ms lat_readers same_trials same_ms rec_trials rec_scans
+#   BOOT_TIMEOUT=S     per boot (default 900)
+#   OUTDIR             default out/bench
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+OUTDIR=${OUTDIR:-$OUT/bench}
+ROUNDS=${ROUNDS:-2}
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-900}
+BENCH_ARGS=${BENCH_ARGS:-tcp_trials=6,tcp_secs=3,unc_trials=7,unc_iters=50000,lat_trials=3,lat_ms=1500,lat_readers=1,same_trials=3,same_ms=200,rec_trials=3,rec_scans=20}
+
+"$VMALOCK_TOP/scripts/install-deps.sh"
+# The kernels. Never two builds of one build directory at a time: the
+# builds are sequential here, and build-kernel.sh is a no-op when cached.
+kb_patched=$("$VMALOCK_TOP/scripts/build-kernel.sh" main patched)
+kb_stock=$("$VMALOCK_TOP/scripts/build-kernel.sh" main stock)
+ko=$("$VMALOCK_TOP/scripts/build-module.sh" "$kb_patched" "$OUTDIR/build/module")
+
+# The guest programs: tcp_mmap as build-tests.sh builds it (in a directory of
+# our own, so a concurrent `make check` is not disturbed), and the benchmark
+# program with the same flags.
+tests=$("$VMALOCK_TOP/scripts/build-tests.sh" "$kb_patched" "$OUTDIR/build/tests")
+ST=$(readlink -f "$kb_patched/source")/tools/testing/selftests
+SD=$VMALOCK_TOP/tools/testing/selftests/vmalock
+guest=$OUTDIR/build/guest
+rm -rf "$guest"
+mkdir -p "$guest/bin"
+cp "$tests/bin/tcp_mmap" "$guest/bin/"
+gcc -static -O2 -g -Wall -D_GNU_SOURCE -isystem "$kb_patched/usr/include" -I "$ST" \
+	-I "$VMALOCK_TOP/include/uapi" -I "$SD/bench" -o "$guest/bin/vmalock_bench" \
+	"$SD/bench/vmalock_bench.c" "$SD/vmalock_lib.c" -lpthread ||
+	die "building vmalock_bench failed"
+
+# Initramfs per flavor. The stock one gets an empty module file: the plan
+# loads the module only when it is not empty.
+: > "$OUTDIR/build/none.ko"
+"$VMALOCK_TOP/scripts/build-initramfs.sh" "$OUTDIR/build/initramfs-patched.cpio" "$ko" "$guest"
+"$VMALOCK_TOP/scripts/build-initramfs.sh" "$OUTDIR/build/initramfs-stock.cpio" "$OUTDIR/build/none.ko" "$guest"
+
+rm -rf "$OUTDIR"/boot-*
+dirs=()
+for r in $(seq 1 "$ROUNDS"); do
+	# Alternate the order between rounds, so that neither kernel always
+	# runs first while the host's load changes.
+	if [ $((r % 2)) = 1 ]; then order="stock patched"; else order="patched stock"; fi
+	for f in $order; do
+		kbv=kb_$f
+		d=$OUTDIR/boot-$f-$r
+		mkdir -p "$d"
+		# The host's load: the guest shares the machine with whatever else runs.
+		cut -d' ' -f1-3 /proc/loadavg > "$d/host-load-before"
+		run_step "boot $f kernel, round $r/$ROUNDS (${ACCEL:-tcg})" \
+			"$VMALOCK_TOP/scripts/boot.sh" "${!kbv}/arch/x86/boot/bzImage" \
+			"$OUTDIR/build/initramfs-$f.cpio" bench "$d" "$BOOT_TIMEOUT" \
+			"kunit.enable=0 vmalock.args=$BENCH_ARGS"
+		cut -d' ' -f1-3 /proc/loadavg > "$d/host-load-after"
+		[ -e "$d/timed-out" ] && log "warning: the $f boot timed out; its results are partial"
+		grep -qE 'BUG:|Oops|WARNING:|Kernel panic' "$d/console.log" &&
+			log "warning: kernel trouble in $d/console.log"
+		dirs+=("$f=$d")
+	done
+done
+
+python3 "$VMALOCK_TOP/scripts/bench-report.py" --out "$OUTDIR" \
+	--readme "$VMALOCK_TOP/README.md" --accel "${ACCEL:-tcg}" "${dirs[@]}"
