@@ -26,6 +26,11 @@ run_step "boot the guest (TCG)" "$VMALOCK_TOP/scripts/boot.sh" "$kb/arch/x86/boo
 	"$OUT/initramfs-main.cpio" demo "$d" 600 "kunit.filter_glob=vmalock*"
 echo
 echo "=== guest output ($d/console.log) ==="
-sed -n '/vmalock: loading/,$p' "$d/console.log" | grep -v '^\[.*\] \(ACPI\|reboot\|sd \)' || true
-[ -e "$d/timed-out" ] && die "the guest timed out"
-grep -q 'vmalock: unloaded' "$d/console.log" || die "the demo did not complete (see $d/console.log)"
+tr -d '\r' < "$d/console.log" > "$d/console.txt"
+sed -n '/^vmalock: .* loading vmalock.ko/,/^vmalock: .* unloaded/p' "$d/console.txt" |
+	grep -v '^\[ *[0-9.]*\]     \(#\|KTAP\)' || true
+[ -e "$d/timed-out" ] && die "the guest timed out (see $d/console.log)"
+grep -q '^vmalock: .* demo exit status 0$' "$d/console.txt" ||
+	die "the demo failed (see $d/console.log)"
+grep -q '^vmalock: .* unloaded$' "$d/console.txt" || die "the module did not unload (see $d/console.log)"
+log "demo passed; full console log: $d/console.log"
