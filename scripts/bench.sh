@@ -12,7 +12,7 @@
 #
 # Variables:
 #   ACCEL=kvm          where KVM works (default tcg, see scripts/boot.sh)
-#   ROUNDS=N           boot each kernel N times, alternating (default 2: stock, patched, patched, stock)
+#   ROUNDS=N           boot each kernel N times, alternating (default 4: SP PS SP PS, so that slow drifts of the host load cancel)
 #   BENCH_ARGS=k=v,..  sizes for the guest plan (scripts/guest/plans/bench.sh):
 #                      tcp_trials tcp_secs unc_trials unc_iters lat_trials
 #                      lat_ms lat_readers same_trials same_ms rec_trials rec_scans
@@ -22,9 +22,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 OUTDIR=${OUTDIR:-$OUT/bench}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-4}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-900}
-BENCH_ARGS=${BENCH_ARGS:-tcp_trials=6,tcp_secs=3,unc_trials=7,unc_iters=50000,lat_trials=3,lat_ms=1500,lat_readers=1,same_trials=3,same_ms=200,rec_trials=3,rec_scans=20}
+BENCH_ARGS=${BENCH_ARGS:-tcp_trials=8,tcp_secs=2,unc_trials=5,unc_iters=50000,lat_trials=2,lat_ms=1500,lat_readers=1,same_trials=2,same_ms=200,rec_trials=2,rec_scans=20}
 
 "$VMALOCK_TOP/scripts/install-deps.sh"
 # The kernels. Never two builds of one build directory at a time: the

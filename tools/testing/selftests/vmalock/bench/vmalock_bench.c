@@ -486,7 +486,7 @@ static int cmd_spin(const char *tag)
 	volatile uint64_t x = 1;
 	uint64_t t0 = now_ns(CLOCK_MONOTONIC), i;
 
-	for (i = 0; i < 5000000; i++)
+	for (i = 0; i < 20000000; i++)
 		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
 	printf("{\"bench\":\"spin\",\"tag\":\"%s\",\"ns\":%llu}\n", tag,
 	       (unsigned long long)(now_ns(CLOCK_MONOTONIC) - t0));
