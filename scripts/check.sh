@@ -25,13 +25,13 @@ mkdir -p "$OUTDIR"
 # must appear too), and module parameters.
 boot_spec() {
 	case $1 in
-	main)	variant=main plan=check-main expect_lockdep= cmdline=
+	main)	variant=main plan=check expect_lockdep= cmdline=vmalock.suites=main
 		expect="rust_doctests_kernel rust_mm_vma_lock vma_start_read_unlocked vmalock_module"
 		suites=main modargs=${PLANT_FAILURE:+plant_failure=1} ;;
 	# binder_alloc_exhaustive_test (KUNIT_CASE_SLOW) runs for far longer
 	# than a check under emulation can wait: reported as skipped.
-	up)	variant=up-cbinder plan=check-up expect_lockdep=
-		cmdline="kunit.filter=speed>slow kunit.filter_action=skip"
+	up)	variant=up-cbinder plan=check expect_lockdep=
+		cmdline="vmalock.suites=up kunit.filter=speed>slow kunit.filter_action=skip"
 		expect="rust_doctests_kernel rust_mm_vma_lock vma_start_read_unlocked binder_alloc vmalock_module"
 		suites=up modargs= ;;
 	lockdep) variant=main plan=check-lockdep cmdline=kunit.filter_glob=vmalock*

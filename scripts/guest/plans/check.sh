@@ -1,0 +1,14 @@
+# SPDX-License-Identifier: GPL-2.0
+# `make check` on one kernel: the built-in KUnit suites (they ran during
+# boot), the module's KUnit suite, then every selftest wrapper of this
+# kernel (/tests/$SUITES: main or up), and a kmemleak scan at the end.
+kmemleak_start
+kunit_results
+
+insmod /lib/modules/vmalock.ko $PLAN_ARGS
+kunit_results 'vmalock*'
+for t in /tests/$SUITES/*; do
+	[ -x "$t" ] && suite "${t##*/}" 300 "$t"
+done
+rmmod vmalock
+kmemleak_report
