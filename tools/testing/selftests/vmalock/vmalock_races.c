@@ -77,6 +77,22 @@ static bool race_over(struct race *r, uint64_t t0)
 	return atomic_load(&r->stop);
 }
 
+
+/*
+ * After a race: once the module's counters settle, no page is left in use
+ * or on the LRU beyond the baseline @base (read before the race); @now
+ * receives the settled counters.
+ */
+#define EXPECT_POOL_SETTLED(base, now) do {				\
+	int fd_ = vl_open();						\
+									\
+	ASSERT_LE(0, fd_);						\
+	vl_stats_settle(fd_, &(base), &(now), 2000);			\
+	EXPECT_EQ((base).in_use, (now).in_use);				\
+	EXPECT_EQ((base).lru, (now).lru);				\
+	close(fd_);							\
+} while (0)
+
 /* ---- LOOKUP / BENCH against VMA changes ---- */
 
 #define SLOTS		16
@@ -444,7 +460,6 @@ TEST_F_TIMEOUT(races, pool_vs_shrinker, 120)
 	struct vmalock_stats s0, s1;
 	pthread_t t[WORKERS + 2];
 	unsigned int i;
-	int fd;
 
 	ASSERT_NE(NULL, p);
 	race_init(&p->r);
@@ -481,12 +496,7 @@ TEST_F_TIMEOUT(races, pool_vs_shrinker, 120)
 	EXPECT_GE(s1.released - s0.released, s1.reclaimed - s0.reclaimed);
 	munmap(p->pool, POOL_PAGES * VL_PAGE);
 	close(p->fd);
-	fd = vl_open();
-	ASSERT_LE(0, fd);
-	vl_stats_settle(fd, &s0, &s1, 2000);
-	EXPECT_EQ(s0.in_use, s1.in_use);
-	EXPECT_EQ(s0.lru, s1.lru);
-	close(fd);
+	EXPECT_POOL_SETTLED(s0, s1);
 }
 
 /* ---- ZC_MAP against munmap / replacement of its VMA ---- */
@@ -595,7 +605,6 @@ TEST_F_TIMEOUT(races, zc_vs_munmap, 120)
 	struct vmalock_stats s0, s1;
 	pthread_t t[3];
 	unsigned int i;
-	int fd;
 
 	ASSERT_NE(NULL, z);
 	race_init(&z->r);
@@ -621,12 +630,7 @@ TEST_F_TIMEOUT(races, zc_vs_munmap, 120)
 				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
 	EXPECT_EQ(0, vl_mincore(z->region, ZC_PAGES, NULL));
 	close(z->fd);
-	fd = vl_open();
-	ASSERT_LE(0, fd);
-	vl_stats_settle(fd, &s0, &s1, 2000);
-	EXPECT_EQ(s0.in_use, s1.in_use);
-	EXPECT_EQ(s0.lru, s1.lru);
-	close(fd);
+	EXPECT_POOL_SETTLED(s0, s1);
 }
 
 /* ---- processes that exit (or are killed) with pool pages ---- */
@@ -660,7 +664,6 @@ TEST_F_TIMEOUT(races, exit_with_pool_pages, 120)
 	struct vmalock_stats s0, s1;
 	unsigned int n = 0, killed = 0;
 	pthread_t t;
-	int fd;
 
 	ASSERT_NE(NULL, p);
 	race_init(&p->r);
@@ -693,13 +696,8 @@ TEST_F_TIMEOUT(races, exit_with_pool_pages, 120)
 	TH_LOG("%u children, %u killed", n - 1, killed);
 	EXPECT_EQ(0, atomic_load(&p->r.failures)) TH_LOG("first failure: %s", p->r.first);
 	close(p->fd);
-	fd = vl_open();
-	ASSERT_LE(0, fd);
-	vl_stats_settle(fd, &s0, &s1, 2000);
-	EXPECT_EQ(s0.in_use, s1.in_use);
-	EXPECT_EQ(s0.lru, s1.lru);
+	EXPECT_POOL_SETTLED(s0, s1);
 	EXPECT_LE(s0.inserted + 32, s1.inserted);
-	close(fd);
 }
 
 TEST_HARNESS_MAIN
