@@ -149,6 +149,15 @@ uint64_t vl_fnv1a_pattern(uint64_t seed, uint64_t first_word, size_t len)
 	return h;
 }
 
+void vl_fill_pattern(void *p, size_t len, uint64_t seed)
+{
+	uint64_t *w = p;
+	size_t i;
+
+	for (i = 0; i < len / 8; i++)
+		w[i] = vl_pattern(seed, i);
+}
+
 long vl_check_pattern(const void *p, size_t len, uint64_t seed, uint64_t first_word)
 {
 	const volatile uint64_t *w = p;
@@ -201,7 +210,8 @@ static void probe_install(void)
 	sigaction(SIGSEGV, &sa, NULL);
 }
 
-int vl_probe_read(const volatile void *p, uint64_t *val)
+/* One 64-bit access to p (a write of *val if write), signals caught. */
+static int probe(volatile uint64_t *p, uint64_t *val, bool write)
 {
 	int sig;
 
@@ -210,23 +220,22 @@ int vl_probe_read(const volatile void *p, uint64_t *val)
 	if (sig)
 		return sig;
 	probe_active = 1;
-	*val = *(const volatile uint64_t *)p;
+	if (write)
+		*p = *val;
+	else
+		*val = *p;
 	probe_active = 0;
 	return 0;
 }
 
+int vl_probe_read(const volatile void *p, uint64_t *val)
+{
+	return probe((volatile uint64_t *)p, val, false);
+}
+
 int vl_probe_write(volatile void *p, uint64_t val)
 {
-	int sig;
-
-	probe_install();
-	sig = sigsetjmp(probe_env, 1);
-	if (sig)
-		return sig;
-	probe_active = 1;
-	*(volatile uint64_t *)p = val;
-	probe_active = 0;
-	return 0;
+	return probe(p, &val, true);
 }
 
 /*

@@ -59,6 +59,8 @@ static inline uint64_t vl_pattern(uint64_t seed, uint64_t word)
 }
 uint64_t vl_fnv1a(const void *buf, size_t len);
 uint64_t vl_fnv1a_pattern(uint64_t seed, uint64_t first_word, size_t len);
+/* Write the pattern of seed to len bytes at p, words counted from p. */
+void vl_fill_pattern(void *p, size_t len, uint64_t seed);
 /* First word index (from p) that does not match, or -1. */
 long vl_check_pattern(const void *p, size_t len, uint64_t seed, uint64_t first_word);
 

@@ -61,11 +61,7 @@ FIXTURE_TEARDOWN(pool)
 
 static void fill(char *p, size_t npages, uint64_t seed)
 {
-	uint64_t *w = (uint64_t *)p;
-	size_t i;
-
-	for (i = 0; i < npages * VL_PAGE / 8; i++)
-		w[i] = vl_pattern(seed, i);
+	vl_fill_pattern(p, npages * VL_PAGE, seed);
 }
 
 static long mismatch(char *p, size_t npages, uint64_t seed)

@@ -286,15 +286,6 @@ struct worker {
 	unsigned int id;
 };
 
-static void fill_pages(char *p, size_t npages, uint64_t seed)
-{
-	uint64_t *w = (uint64_t *)p;
-	size_t i;
-
-	for (i = 0; i < npages * VL_PAGE / 8; i++)
-		w[i] = vl_pattern(seed, i);
-}
-
 /* 1: all of the page is the pattern, 0: all zero, -1: neither, -sig. */
 static int page_is(char *page, uint64_t seed, uint64_t first_word)
 {
@@ -366,7 +357,7 @@ static void *pool_worker(void *arg)
 			}
 		}
 		seeds[c] = vl_rand(&seed);
-		fill_pages(chunk, CHUNK_PAGES, seeds[c]);
+		vl_fill_pattern(chunk, CHUNK_PAGES * VL_PAGE, seeds[c]);
 		st[c] = C_IN_USE;
 	}
 	/* Leave everything released. */
