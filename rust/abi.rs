@@ -43,6 +43,7 @@ pub(crate) enum Mode {
     Rcu,
     Wait,
     Mmap,
+    Unlocked,
 }
 
 impl Mode {
@@ -51,6 +52,7 @@ impl Mode {
             0 => Ok(Mode::Rcu),
             1 => Ok(Mode::Wait),
             2 => Ok(Mode::Mmap),
+            3 => Ok(Mode::Unlocked),
             _ => Err(EINVAL),
         }
     }
@@ -63,6 +65,8 @@ pub(crate) enum Path {
     Fast = 0,
     /// Took mmap_lock.
     Slow = 1,
+    /// `vma_start_read_unlocked()` alone: it does not say which path it took.
+    Unknown = 2,
 }
 
 /// `enum vmalock_user_read_mode`.

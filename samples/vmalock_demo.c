@@ -118,7 +118,9 @@ static int lookup(int fd, void *addr, unsigned int mode, struct vmalock_lookup *
 	return xioctl(fd, VMALOCK_IOC_LOOKUP, l);
 }
 
-static const char *mode_name[] = { "RCU", "WAIT", "MMAP" };
+static const char *mode_name[] = { "RCU", "WAIT", "MMAP", "UNLK" };
+static const char *path_name[] = { "fast", "slow", "unknown" };
+#define NR_MODES	(VMALOCK_MODE_UNLOCKED + 1)
 
 static void demo_lookup(int fd)
 {
@@ -128,20 +130,18 @@ static void demo_lookup(int fd)
 	int stack_var, e;
 
 	printf("== LOOKUP: the VMA of an address, in each mode\n");
-	for (mode = 0; mode < 3; mode++) {
+	for (mode = 0; mode < NR_MODES; mode++) {
 		e = lookup(fd, &in_data, mode, &l);
 		CHECK(!e && l.vm_start <= (unsigned long)&in_data &&
 		      (unsigned long)&in_data < l.vm_end,
 		      "%-4s .data  %#llx-%#llx flags %#llx path %s (%s)", mode_name[mode],
-		      l.vm_start, l.vm_end, l.vm_flags,
-		      l.path == VMALOCK_PATH_FAST ? "fast" : "slow", err(e));
+		      l.vm_start, l.vm_end, l.vm_flags, path_name[l.path % 3], err(e));
 		e = lookup(fd, &stack_var, mode, &l);
 		CHECK(!e && (mode == VMALOCK_MODE_MMAP ? l.path == VMALOCK_PATH_SLOW : 1),
 		      "%-4s stack  %#llx-%#llx path %s (%s)", mode_name[mode],
-		      l.vm_start, l.vm_end, l.path == VMALOCK_PATH_FAST ? "fast" : "slow",
-		      err(e));
+		      l.vm_start, l.vm_end, path_name[l.path % 3], err(e));
 	}
-	for (mode = 0; mode < 3; mode++) {
+	for (mode = 0; mode < NR_MODES; mode++) {
 		e = lookup(fd, (void *)PG, mode, &l);
 		CHECK(e == -ENOENT, "%-4s unmapped address 0x1000: %s", mode_name[mode], err(e));
 	}
@@ -184,7 +184,7 @@ static void demo_bench(int fd)
 	unsigned int mode;
 
 	printf("== BENCH: 100000 lookups in a kernel loop\n");
-	for (mode = 0; mode < 3; mode++) {
+	for (mode = 0; mode < NR_MODES; mode++) {
 		struct vmalock_bench b = {
 			.addr = (unsigned long)&target, .mode = mode, .iterations = 100000,
 		};

@@ -26,16 +26,26 @@
 enum vmalock_mode {
 	/* lock_vma_under_rcu() only: EAGAIN when a writer holds the VMA. */
 	VMALOCK_MODE_RCU	= 0,
-	/* vma_start_read_unlocked(): waits for writers (killable). */
+	/*
+	 * lock_vma_under_rcu(), then vma_start_read_unlocked() if that fails:
+	 * waits for writers (killable) and reports which path it took.
+	 */
 	VMALOCK_MODE_WAIT	= 1,
 	/* mmap_read_lock_killable() + vma_lookup(). */
 	VMALOCK_MODE_MMAP	= 2,
+	/*
+	 * vma_start_read_unlocked() alone, as its callers use it: waits for
+	 * writers (killable). The helper does not say whether it took the
+	 * mmap_lock, so the path is VMALOCK_PATH_UNKNOWN.
+	 */
+	VMALOCK_MODE_UNLOCKED	= 3,
 };
 
 /* Which path a lookup took (vmalock_lookup.path). */
 enum vmalock_path {
 	VMALOCK_PATH_FAST	= 0,	/* per-VMA lock, no mmap_lock */
 	VMALOCK_PATH_SLOW	= 1,	/* took mmap_lock */
+	VMALOCK_PATH_UNKNOWN	= 2,	/* VMALOCK_MODE_UNLOCKED: not reported */
 };
 
 /*
@@ -57,7 +67,9 @@ struct vmalock_lookup {
  * VMALOCK_IOC_BENCH: iterations lookups of addr in mode in a kernel loop
  * (cond_resched() between them). iterations: 1 .. VMALOCK_BENCH_MAX_ITER.
  * A failed lookup (RCU mode under contention) is counted, not fatal;
- * ENOENT if no VMA covers addr at all, EINTR on fatal signal.
+ * ENOENT if no VMA covers addr at all, EINTR on fatal signal. In
+ * VMALOCK_MODE_UNLOCKED, whose path is not reported, the successful lookups
+ * are counted in fast (the helper's path when no writer is active).
  */
 #define VMALOCK_BENCH_MAX_ITER	(1U << 24)
 struct vmalock_bench {
@@ -65,7 +77,7 @@ struct vmalock_bench {
 	__u32 mode;		/* in: enum vmalock_mode */
 	__u32 iterations;	/* in */
 	__u64 total_ns;		/* out: wall time of the loop */
-	__u64 fast;		/* out: lookups that took the fast path */
+	__u64 fast;		/* out: took the fast path (UNLOCKED: succeeded) */
 	__u64 slow;		/* out: lookups that took mmap_lock */
 	__u64 failed;		/* out: lookups that failed (EAGAIN) */
 };

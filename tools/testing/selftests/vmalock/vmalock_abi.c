@@ -64,14 +64,22 @@ FIXTURE_TEARDOWN(abi)
 	close(self->fd2);
 }
 
-static const char * const mode_name[] = { "RCU", "WAIT", "MMAP" };
+static const char * const mode_name[] = { "RCU", "WAIT", "MMAP", "UNLOCKED" };
+
+/* The path an uncontended lookup reports. */
+static uint32_t uncontended_path(uint32_t mode)
+{
+	if (mode == VMALOCK_MODE_UNLOCKED)
+		return VMALOCK_PATH_UNKNOWN;
+	return mode == VMALOCK_MODE_MMAP ? VMALOCK_PATH_SLOW : VMALOCK_PATH_FAST;
+}
 
 TEST_F(abi, lookup_anon_all_modes)
 {
 	struct vmalock_lookup l;
 	uint32_t mode;
 
-	for (mode = 0; mode <= VMALOCK_MODE_MMAP; mode++) {
+	for (mode = 0; mode <= VMALOCK_MODE_UNLOCKED; mode++) {
 		ASSERT_EQ(0, vl_lookup(self->fd, (uintptr_t)self->anon + 100, mode, &l))
 			TH_LOG("mode %s", mode_name[mode]);
 		EXPECT_EQ((uintptr_t)self->anon, l.vm_start);
@@ -79,8 +87,7 @@ TEST_F(abi, lookup_anon_all_modes)
 		EXPECT_EQ(VL_VM_READ | VL_VM_WRITE, l.vm_flags & (VL_VM_READ | VL_VM_WRITE));
 		EXPECT_EQ(0, l.vm_flags & (VL_VM_SHARED | VL_VM_MIXEDMAP));
 		/* Uncontended: RCU and WAIT stay on the per-VMA lock. */
-		EXPECT_EQ(mode == VMALOCK_MODE_MMAP ? VMALOCK_PATH_SLOW : VMALOCK_PATH_FAST,
-			  l.path) TH_LOG("mode %s", mode_name[mode]);
+		EXPECT_EQ(uncontended_path(mode), l.path) TH_LOG("mode %s", mode_name[mode]);
 	}
 }
 
@@ -102,7 +109,7 @@ TEST_F(abi, lookup_sees_mprotect_split)
 	uint32_t mode;
 
 	ASSERT_EQ(0, mprotect(self->anon + VL_PAGE, VL_PAGE, PROT_READ));
-	for (mode = 0; mode <= VMALOCK_MODE_MMAP; mode++) {
+	for (mode = 0; mode <= VMALOCK_MODE_UNLOCKED; mode++) {
 		ASSERT_EQ(0, vl_lookup(self->fd, (uintptr_t)self->anon + VL_PAGE + 1, mode, &l));
 		EXPECT_EQ((uintptr_t)self->anon + VL_PAGE, l.vm_start);
 		EXPECT_EQ((uintptr_t)self->anon + 2 * VL_PAGE, l.vm_end);
@@ -128,7 +135,7 @@ TEST_F(abi, lookup_enoent)
 {
 	uint32_t mode;
 
-	for (mode = 0; mode <= VMALOCK_MODE_MMAP; mode++) {
+	for (mode = 0; mode <= VMALOCK_MODE_UNLOCKED; mode++) {
 		EXPECT_EQ(-ENOENT, vl_lookup(self->fd, (uintptr_t)self->hole, mode, NULL))
 			TH_LOG("hole, mode %s", mode_name[mode]);
 		EXPECT_EQ(-ENOENT, vl_lookup(self->fd, 0, mode, NULL))
@@ -144,14 +151,14 @@ TEST_F(abi, lookup_einval)
 	unsigned int i;
 	int ret;
 
-	for (mode = 0; mode <= VMALOCK_MODE_MMAP; mode++) {
+	for (mode = 0; mode <= VMALOCK_MODE_UNLOCKED; mode++) {
 		for (i = 0; i < ARRAY_SIZE(bad); i++) {
 			EXPECT_EQ(-EINVAL, vl_lookup(self->fd, bad[i], mode, NULL))
 				TH_LOG("addr %#llx mode %s", (unsigned long long)bad[i],
 				       mode_name[mode]);
 		}
 	}
-	EXPECT_EQ(-EINVAL, vl_lookup(self->fd, (uintptr_t)self->anon, 3, NULL));
+	EXPECT_EQ(-EINVAL, vl_lookup(self->fd, (uintptr_t)self->anon, 4, NULL));
 	EXPECT_EQ(-EINVAL, vl_lookup(self->fd, (uintptr_t)self->anon, 0xffffffff, NULL));
 	EXPECT_EQ(-EINVAL, vl_lookup(self->fd, (uintptr_t)self->anon, 0x80000000, NULL));
 	/* The top of the 47-bit space: TASK_SIZE (EINVAL) or an LA57 hole (ENOENT). */
@@ -181,7 +188,7 @@ TEST_F(abi, bench_all_modes)
 {
 	uint32_t mode;
 
-	for (mode = 0; mode <= VMALOCK_MODE_MMAP; mode++) {
+	for (mode = 0; mode <= VMALOCK_MODE_UNLOCKED; mode++) {
 		struct vmalock_bench b = { .addr = (uintptr_t)self->anon, .mode = mode,
 					   .iterations = 1000 };
 
@@ -191,7 +198,7 @@ TEST_F(abi, bench_all_modes)
 		/* total_ns may be 0: the guest's clocksource can be jiffies. */
 		EXPECT_GT(60ULL * 1000000000ULL, b.total_ns);
 		EXPECT_EQ(0, b.failed);
-		if (mode == VMALOCK_MODE_RCU) {
+		if (mode == VMALOCK_MODE_RCU || mode == VMALOCK_MODE_UNLOCKED) {
 			EXPECT_EQ(1000, b.fast);
 		} else if (mode == VMALOCK_MODE_MMAP) {
 			EXPECT_EQ(1000, b.slow);
@@ -212,7 +219,7 @@ TEST_F(abi, bench_errors)
 	b.iterations = 0xffffffff;
 	EXPECT_EQ(-EINVAL, vl_ioctl(self->fd, VMALOCK_IOC_BENCH, &b));
 	b.iterations = 1;
-	b.mode = 3;
+	b.mode = 4;
 	EXPECT_EQ(-EINVAL, vl_ioctl(self->fd, VMALOCK_IOC_BENCH, &b));
 	b.mode = VMALOCK_MODE_WAIT;
 	b.addr = (uintptr_t)self->hole;
@@ -400,7 +407,10 @@ static const struct bad_case bad_cases[] = {
 	{ "lookup_kernel_mmap", VMALOCK_IOC_LOOKUP, W_ABS, VL_KERNEL_ADDR, 2, 0, 0, E1(EINVAL) },
 	{ "lookup_past_task", VMALOCK_IOC_LOOKUP, W_ABS, VL_PAST_TASK, 1, 0, 0, E1(EINVAL) },
 	{ "lookup_all_ones", VMALOCK_IOC_LOOKUP, W_ABS, ~0ULL, 2, 0, 0, E1(EINVAL) },
-	{ "lookup_mode3", VMALOCK_IOC_LOOKUP, W_ANON, 0, 3, 0, 0, E1(EINVAL) },
+	{ "lookup_hole_unlocked", VMALOCK_IOC_LOOKUP, W_HOLE, 0, 3, 0, 0, E1(ENOENT) },
+	{ "lookup_kernel_unlocked", VMALOCK_IOC_LOOKUP, W_ABS, VL_KERNEL_ADDR, 3, 0, 0,
+	  E1(EINVAL) },
+	{ "lookup_mode4", VMALOCK_IOC_LOOKUP, W_ANON, 0, 4, 0, 0, E1(EINVAL) },
 	{ "lookup_mode_max", VMALOCK_IOC_LOOKUP, W_ANON, 0, 0xffffffff, 0, 0, E1(EINVAL) },
 	/* BENCH: a = mode, b = iterations */
 	{ "bench_ok", VMALOCK_IOC_BENCH, W_MAP, 0, 1, 10, 0, E1(0) },
@@ -408,7 +418,9 @@ static const struct bad_case bad_cases[] = {
 	{ "bench_iter_over", VMALOCK_IOC_BENCH, W_ANON, 0, 0, VMALOCK_BENCH_MAX_ITER + 1, 0,
 	  E1(EINVAL) },
 	{ "bench_iter_u32max", VMALOCK_IOC_BENCH, W_ANON, 0, 2, 0xffffffff, 0, E1(EINVAL) },
-	{ "bench_mode3", VMALOCK_IOC_BENCH, W_ANON, 0, 3, 1, 0, E1(EINVAL) },
+	{ "bench_unlocked_ok", VMALOCK_IOC_BENCH, W_ANON, 0, 3, 10, 0, E1(0) },
+	{ "bench_hole_unlocked", VMALOCK_IOC_BENCH, W_HOLE, 0, 3, 1, 0, E1(ENOENT) },
+	{ "bench_mode4", VMALOCK_IOC_BENCH, W_ANON, 0, 4, 1, 0, E1(EINVAL) },
 	{ "bench_mode_max", VMALOCK_IOC_BENCH, W_ANON, 0, 0xffffffff, 1, 0, E1(EINVAL) },
 	{ "bench_null", VMALOCK_IOC_BENCH, W_ABS, 0, 0, 1, 0, E1(ENOENT) },
 	{ "bench_hole", VMALOCK_IOC_BENCH, W_HOLE, 0, 2, 1, 0, E1(ENOENT) },

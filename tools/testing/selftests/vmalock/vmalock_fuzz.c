@@ -184,14 +184,14 @@ static void one_call(struct fuzz_thread *t)
 		struct vmalock_lookup *l = (void *)buf;
 
 		l->addr = addr;
-		l->mode = pick_small(t, 2);
+		l->mode = pick_small(t, VMALOCK_MODE_UNLOCKED);
 		break;
 	}
 	case 0x02: {
 		struct vmalock_bench *b = (void *)buf;
 
 		b->addr = addr;
-		b->mode = pick_small(t, 2);
+		b->mode = pick_small(t, VMALOCK_MODE_UNLOCKED);
 		b->iterations = vl_rand(&t->seed) % 4 ? 1 + vl_rand(&t->seed) % 64 :
 				(vl_rand(&t->seed) % 2 ? 0 : VMALOCK_BENCH_MAX_ITER + 1 +
 				 vl_rand(&t->seed) % 1000);

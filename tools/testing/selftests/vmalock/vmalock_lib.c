@@ -403,14 +403,35 @@ int vl_holder_join(struct vl_holder *h)
 	return h->ret;
 }
 
-int vl_wait_vma_write_locked(int fd, uint64_t addr, unsigned int timeout_ms)
+int vl_holder_start_locked(struct vl_holder *h, unsigned int timeout_ms)
 {
-	uint64_t t0 = vl_now_ns();
+	int tries, ret;
 
-	while (vl_ms_since(t0) < timeout_ms) {
-		if (vl_lookup(fd, addr, VMALOCK_MODE_RCU, NULL) == -EAGAIN)
-			return 0;
-		usleep(500);
+	for (tries = 0; tries < VL_HOLD_TRIES; tries++) {
+		uint64_t t0 = vl_now_ns();
+
+		ret = vl_holder_start(h);
+		if (ret)
+			return ret;
+		for (;;) {
+			/* Read done first: a lookup after it that does not fail missed the hold. */
+			int done = __atomic_load_n(&h->done, __ATOMIC_ACQUIRE);
+
+			if (vl_lookup(h->fd, h->addr, VMALOCK_MODE_RCU, NULL) == -EAGAIN)
+				return 0;
+			if (done)
+				break;
+			if (vl_ms_since(t0) >= timeout_ms) {
+				vl_holder_join(h);
+				return -ETIMEDOUT;
+			}
+			usleep(500);
+		}
+		ret = vl_holder_join(h);
+		if (ret)
+			return ret;
+		printf("# the poller missed a %u ms hold of %#llx, try %d of %d\n", h->ms,
+		       (unsigned long long)h->addr, tries + 1, VL_HOLD_TRIES);
 	}
 	return -ETIMEDOUT;
 }

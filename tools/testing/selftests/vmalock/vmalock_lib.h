@@ -109,10 +109,15 @@ struct vl_holder {
 int vl_holder_start(struct vl_holder *h);
 int vl_holder_join(struct vl_holder *h);
 /*
- * Wait (up to timeout_ms) until an RCU LOOKUP of addr fails with EAGAIN,
- * i.e. the holder has write-locked the VMA. 0 when seen, -ETIMEDOUT if not.
+ * Start h, a holder with VMALOCK_HOLD_VMA_WRITE, and wait (up to timeout_ms
+ * per try) until an RCU LOOKUP of h->addr sees the VMA write-locked. Under
+ * emulation the polling thread can be descheduled through a whole hold; the
+ * hold is then joined and started again, up to VL_HOLD_TRIES times in all.
+ * 0: the hold is on (vl_holder_join() it later). Else the holder is joined
+ * and the result is its error or -ETIMEDOUT.
  */
-int vl_wait_vma_write_locked(int fd, uint64_t addr, unsigned int timeout_ms);
+#define VL_HOLD_TRIES	3
+int vl_holder_start_locked(struct vl_holder *h, unsigned int timeout_ms);
 
 /*
  * STATS once in_use and lru are back to base's values, polling for up to

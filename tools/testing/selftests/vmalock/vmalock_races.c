@@ -114,7 +114,7 @@ static void *lookup_thread(void *arg)
 
 	while (n++ < 200000 && !race_over(&l->r, l->t0)) {
 		uint64_t addr = (uintptr_t)l->area + vl_rand(&seed) % AREA_BYTES;
-		uint32_t mode = vl_rand(&seed) % 3;
+		uint32_t mode = vl_rand(&seed) % (VMALOCK_MODE_UNLOCKED + 1);
 		struct vmalock_lookup out;
 		int ret;
 
@@ -142,6 +142,8 @@ static void *lookup_thread(void *arg)
 				race_fail(&l->r, "MMAP lookup reported the fast path");
 			if (mode == VMALOCK_MODE_RCU && out.path != VMALOCK_PATH_FAST)
 				race_fail(&l->r, "RCU lookup reported the slow path");
+			if (mode == VMALOCK_MODE_UNLOCKED && out.path != VMALOCK_PATH_UNKNOWN)
+				race_fail(&l->r, "UNLOCKED lookup reported path %u", out.path);
 		} else if (ret == -ENOENT) {
 			atomic_fetch_add(&l->enoent, 1);
 		} else if (ret == -EAGAIN && mode == VMALOCK_MODE_RCU) {

@@ -4,9 +4,10 @@
  * write lock (and, with VMALOCK_HOLD_VMA_WRITE, the target VMA's write
  * lock) through VMALOCK_IOC_HOLD_MMAP_WRITE for HOLD_MS:
  *  - RCU lookup of the write-locked VMA: EAGAIN at once;
- *  - WAIT and MMAP lookups of it: block until the release, then report
- *    the VMA as it is then;
- *  - RCU and WAIT lookups of another VMA: succeed at once; MMAP blocks;
+ *  - WAIT, UNLOCKED and MMAP lookups of it: block until the release, then
+ *    report the VMA as it is then;
+ *  - RCU, WAIT and UNLOCKED lookups of another VMA: succeed at once; MMAP
+ *    blocks;
  *  - SIGKILL during any of these waits ends the process within 1 s.
  * "Blocks": returned at least 80% of HOLD_MS after the hold began.
  * "At once": returned within 40% of HOLD_MS, the hold still going on.
@@ -51,6 +52,14 @@ FIXTURE_VARIANT_ADD(wait, mmap_same) { VMALOCK_MODE_MMAP, false, BLOCKS };
 FIXTURE_VARIANT_ADD(wait, rcu_other) { VMALOCK_MODE_RCU, true, AT_ONCE };
 FIXTURE_VARIANT_ADD(wait, wait_other) { VMALOCK_MODE_WAIT, true, AT_ONCE };
 FIXTURE_VARIANT_ADD(wait, mmap_other) { VMALOCK_MODE_MMAP, true, BLOCKS };
+FIXTURE_VARIANT_ADD(wait, unlocked_same) { VMALOCK_MODE_UNLOCKED, false, BLOCKS };
+FIXTURE_VARIANT_ADD(wait, unlocked_other) { VMALOCK_MODE_UNLOCKED, true, AT_ONCE };
+
+/* The path a successful lookup reports: UNLOCKED mode does not know it. */
+static uint32_t expected_path(uint32_t mode, uint32_t path)
+{
+	return mode == VMALOCK_MODE_UNLOCKED ? VMALOCK_PATH_UNKNOWN : path;
+}
 
 /*
  * x and y: 4 pages each, a one-page hole between them. Shared anonymous
@@ -85,17 +94,21 @@ FIXTURE_TEARDOWN(wait)
 	close(self->fd);
 }
 
-/* Start a holder on addr and wait until it has write-locked probe. */
-#define start_hold(_metadata, self, cmd_, addr_, flags_, ms_, probe) do {		\
+/*
+ * Start a holder on addr; with VMALOCK_HOLD_VMA_WRITE in flags, wait until
+ * it has write-locked the VMA.
+ */
+#define start_hold(_metadata, self, cmd_, addr_, flags_, ms_) do {			\
+	int ret_;									\
+											\
 	(self)->h = (struct vl_holder){ .fd = (self)->fd, .cmd = (cmd_),		\
 		.addr = (uintptr_t)(addr_), .ms = (ms_), .flags = (flags_) };		\
-	ASSERT_EQ(0, vl_holder_start(&(self)->h));					\
+	if ((flags_) & VMALOCK_HOLD_VMA_WRITE)						\
+		ret_ = vl_holder_start_locked(&(self)->h, START_MS);			\
+	else										\
+		ret_ = vl_holder_start(&(self)->h);					\
+	ASSERT_EQ(0, ret_) TH_LOG("the hold did not start: %d", ret_);			\
 	(self)->holding = true;								\
-	if (probe)									\
-		ASSERT_EQ(0, vl_wait_vma_write_locked((self)->fd, (uintptr_t)(probe),	\
-						      START_MS))				\
-			TH_LOG("the VMA never became write-locked (hold ret %d)",	\
-			       (self)->h.ret);						\
 } while (0)
 
 TEST_F(wait, lookup_against_writer)
@@ -107,7 +120,7 @@ TEST_F(wait, lookup_against_writer)
 	int ret;
 
 	start_hold(_metadata, self, VMALOCK_IOC_HOLD_MMAP_WRITE, self->x,
-		   VMALOCK_HOLD_VMA_WRITE, HOLD_MS, self->x);
+		   VMALOCK_HOLD_VMA_WRITE, HOLD_MS);
 	t0 = vl_now_ns();
 	ret = vl_lookup(self->fd, (uintptr_t)target + VL_PAGE + 16, variant->mode, &l);
 	t1 = vl_now_ns();
@@ -129,12 +142,12 @@ TEST_F(wait, lookup_against_writer)
 		ASSERT_EQ(0, ret);
 		EXPECT_GT(AT_ONCE_MS, ms);
 		EXPECT_TRUE(held_after) TH_LOG("the hold ended before the lookup did");
-		EXPECT_EQ(VMALOCK_PATH_FAST, l.path);
+		EXPECT_EQ(expected_path(variant->mode, VMALOCK_PATH_FAST), l.path);
 		break;
 	case BLOCKS:
 		ASSERT_EQ(0, ret);
 		EXPECT_LE(BLOCKED_MS * 1000000ULL, t1 - self->h.started_ns);
-		EXPECT_EQ(VMALOCK_PATH_SLOW, l.path);
+		EXPECT_EQ(expected_path(variant->mode, VMALOCK_PATH_SLOW), l.path);
 		break;
 	}
 	if (ret == 0) {
@@ -182,6 +195,8 @@ FIXTURE_VARIANT_ADD(wait_change, wait_mprotect) { VMALOCK_MODE_WAIT, false };
 FIXTURE_VARIANT_ADD(wait_change, wait_munmap) { VMALOCK_MODE_WAIT, true };
 FIXTURE_VARIANT_ADD(wait_change, mmap_mprotect) { VMALOCK_MODE_MMAP, false };
 FIXTURE_VARIANT_ADD(wait_change, mmap_munmap) { VMALOCK_MODE_MMAP, true };
+FIXTURE_VARIANT_ADD(wait_change, unlocked_mprotect) { VMALOCK_MODE_UNLOCKED, false };
+FIXTURE_VARIANT_ADD(wait_change, unlocked_munmap) { VMALOCK_MODE_UNLOCKED, true };
 
 FIXTURE_SETUP(wait_change)
 {
@@ -212,9 +227,8 @@ TEST_F(wait_change, returns_vma_as_it_now_is)
 	self->h = (struct vl_holder){ .fd = self->fd, .cmd = VMALOCK_IOC_HOLD_MMAP_WRITE,
 				      .addr = (uintptr_t)self->x, .ms = HOLD_MS,
 				      .flags = VMALOCK_HOLD_VMA_WRITE };
-	ASSERT_EQ(0, vl_holder_start(&self->h));
+	ASSERT_EQ(0, vl_holder_start_locked(&self->h, START_MS));
 	self->holding = true;
-	ASSERT_EQ(0, vl_wait_vma_write_locked(self->fd, (uintptr_t)self->x, START_MS));
 	ASSERT_EQ(0, pthread_create(&c.t, NULL, changer_fn, &c));
 	usleep(HOLD_MS * 1000 / 5);	/* the changer is queued on mmap_lock */
 	ret = vl_lookup(self->fd, (uintptr_t)self->x + 2 * VL_PAGE + 8, variant->mode, &l);
@@ -266,7 +280,7 @@ TEST_F(hold, mmap_only_does_not_fail_rcu)
 	int ret;
 
 	/* mmap_lock only: RCU lookups of x succeed; MMAP lookups wait. */
-	start_hold(_metadata, self, VMALOCK_IOC_HOLD_MMAP_WRITE, self->x, 0, HOLD_MS, NULL);
+	start_hold(_metadata, self, VMALOCK_IOC_HOLD_MMAP_WRITE, self->x, 0, HOLD_MS);
 	usleep(HOLD_MS * 1000 / 5);
 	t0 = vl_now_ns();
 	ret = vl_lookup(self->fd, (uintptr_t)self->x, VMALOCK_MODE_RCU, &l);
@@ -288,7 +302,7 @@ TEST_F(hold, bench_rcu_counts_failures)
 	uint64_t t0, t1;
 
 	start_hold(_metadata, self, VMALOCK_IOC_HOLD_MMAP_WRITE, self->x,
-		   VMALOCK_HOLD_VMA_WRITE, HOLD_MS, self->x);
+		   VMALOCK_HOLD_VMA_WRITE, HOLD_MS);
 	b.addr = (uintptr_t)self->x;
 	t0 = vl_now_ns();
 	ASSERT_EQ(0, vl_ioctl(self->fd, VMALOCK_IOC_BENCH, &b));
@@ -303,7 +317,18 @@ TEST_F(hold, bench_rcu_counts_failures)
 				    .iterations = 100 };
 	ASSERT_EQ(0, vl_ioctl(self->fd, VMALOCK_IOC_BENCH, &b));
 	EXPECT_EQ(100, b.fast);
+	b.mode = VMALOCK_MODE_UNLOCKED;
+	ASSERT_EQ(0, vl_ioctl(self->fd, VMALOCK_IOC_BENCH, &b));
+	EXPECT_EQ(100, b.fast);
 	EXPECT_FALSE(__atomic_load_n(&self->h.done, __ATOMIC_ACQUIRE));
+	/* The write-locked VMA in UNLOCKED mode: waits for the holder, then all succeed. */
+	b = (struct vmalock_bench){ .addr = (uintptr_t)self->x, .mode = VMALOCK_MODE_UNLOCKED,
+				    .iterations = 100 };
+	ASSERT_EQ(0, vl_ioctl(self->fd, VMALOCK_IOC_BENCH, &b));
+	t1 = vl_now_ns();
+	EXPECT_LE(BLOCKED_MS * 1000000ULL, t1 - self->h.started_ns);
+	EXPECT_EQ(100, b.fast);
+	EXPECT_EQ(0, b.slow + b.failed);
 }
 
 TEST_F(hold, vma_read)
@@ -312,7 +337,7 @@ TEST_F(hold, vma_read)
 	uint64_t t0, t1;
 
 	/* A VMA reader: other readers pass, a VMA writer (mprotect) waits. */
-	start_hold(_metadata, self, VMALOCK_IOC_HOLD_VMA_READ, self->x, 0, HOLD_MS, NULL);
+	start_hold(_metadata, self, VMALOCK_IOC_HOLD_VMA_READ, self->x, 0, HOLD_MS);
 	usleep(HOLD_MS * 1000 / 5);
 	t0 = vl_now_ns();
 	EXPECT_EQ(0, vl_lookup(self->fd, (uintptr_t)self->x, VMALOCK_MODE_RCU, &l));
@@ -336,7 +361,8 @@ FIXTURE(kill) {
 	int fd;
 };
 
-enum waiter { W_NONE, W_LOOKUP_WAIT, W_LOOKUP_MMAP, W_ALLOC, W_ZC_MAP, W_USER_READ };
+enum waiter { W_NONE, W_LOOKUP_WAIT, W_LOOKUP_UNLOCKED, W_LOOKUP_MMAP, W_ALLOC, W_ZC_MAP,
+	      W_USER_READ };
 
 FIXTURE_VARIANT(kill) {
 	enum waiter waiter;	/* what blocks on the held lock (W_NONE: only the holder) */
@@ -344,6 +370,7 @@ FIXTURE_VARIANT(kill) {
 };
 
 FIXTURE_VARIANT_ADD(kill, wait_lookup) { W_LOOKUP_WAIT, VMALOCK_IOC_HOLD_MMAP_WRITE };
+FIXTURE_VARIANT_ADD(kill, unlocked_lookup) { W_LOOKUP_UNLOCKED, VMALOCK_IOC_HOLD_MMAP_WRITE };
 FIXTURE_VARIANT_ADD(kill, mmap_lookup) { W_LOOKUP_MMAP, VMALOCK_IOC_HOLD_MMAP_WRITE };
 FIXTURE_VARIANT_ADD(kill, alloc) { W_ALLOC, VMALOCK_IOC_HOLD_MMAP_WRITE };
 FIXTURE_VARIANT_ADD(kill, zc_map) { W_ZC_MAP, VMALOCK_IOC_HOLD_MMAP_WRITE };
@@ -382,12 +409,12 @@ static void kill_child(int fd, int wfd, enum waiter waiter, unsigned long hold_c
 	h.addr = (uintptr_t)x;
 	if (hold_cmd == VMALOCK_IOC_HOLD_MMAP_WRITE)
 		h.flags = VMALOCK_HOLD_VMA_WRITE;
-	if (vl_holder_start(&h))
-		_exit(3);
 	if (hold_cmd == VMALOCK_IOC_HOLD_MMAP_WRITE) {
-		if (vl_wait_vma_write_locked(fd, (uintptr_t)x, START_MS))
+		if (vl_holder_start_locked(&h, START_MS))
 			_exit(4);
 	} else {
+		if (vl_holder_start(&h))
+			_exit(3);
 		usleep(200000);
 	}
 	if (write(wfd, &c, 1) != 1)
@@ -398,6 +425,9 @@ static void kill_child(int fd, int wfd, enum waiter waiter, unsigned long hold_c
 		break;
 	case W_LOOKUP_WAIT:
 		vl_lookup(fd, (uintptr_t)x, VMALOCK_MODE_WAIT, NULL);
+		break;
+	case W_LOOKUP_UNLOCKED:
+		vl_lookup(fd, (uintptr_t)x, VMALOCK_MODE_UNLOCKED, NULL);
 		break;
 	case W_LOOKUP_MMAP:
 		vl_lookup(fd, (uintptr_t)x, VMALOCK_MODE_MMAP, NULL);
