@@ -12,7 +12,7 @@
 #
 # Variables:
 #   ACCEL=kvm          where KVM works (default tcg, see scripts/boot.sh)
-#   ROUNDS=N           boot each kernel N times, alternating (default 4: SP PS SP PS, so that slow drifts of the host load cancel)
+#   ROUNDS=N           boot each kernel N times, alternating (default 6: SP PS SP ..., so that slow drifts of the host load cancel)
 #   BENCH_ARGS=k=v,..  sizes for the guest plan (scripts/guest/plans/bench.sh):
 #                      tcp_trials tcp_secs unc_trials unc_iters lat_trials
 #                      lat_ms lat_readers same_trials same_ms rec_trials rec_scans
@@ -22,7 +22,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 OUTDIR=${OUTDIR:-$OUT/bench}
-ROUNDS=${ROUNDS:-4}
+ROUNDS=${ROUNDS:-6}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-900}
 BENCH_ARGS=${BENCH_ARGS:-tcp_trials=8,tcp_secs=2,unc_trials=5,unc_iters=50000,lat_trials=2,lat_ms=1500,lat_readers=1,same_trials=2,same_ms=200,rec_trials=2,rec_scans=20}
 
@@ -54,6 +54,28 @@ gcc -static -O2 -g -Wall -D_GNU_SOURCE -isystem "$kb_patched/usr/include" -I "$S
 "$VMALOCK_TOP/scripts/build-initramfs.sh" "$OUTDIR/build/initramfs-patched.cpio" "$ko" "$guest"
 "$VMALOCK_TOP/scripts/build-initramfs.sh" "$OUTDIR/build/initramfs-stock.cpio" "$OUTDIR/build/none.ko" "$guest"
 
+# usage(FILE): "wall busy own" now: wall clock seconds, busy CPU seconds of
+# the whole host (/proc/stat) and CPU seconds of this shell's finished
+# children (the boots and their QEMU). `times` runs in this shell, not in a
+# command substitution, whose children would be its own.
+usage() {
+	times > "$1.times"
+	awk -v hz="$(getconf CLK_TCK)" -v wall="$(date +%s.%N)" '
+		FILENAME == "/proc/stat" && /^cpu / { busy = ($2 + $3 + $4 + $7 + $8 + $9) / hz }
+		FILENAME != "/proc/stat" && FNR == 2 {
+			for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); own += a[1] * 60 + a[2] }
+		}
+		END { printf "%s %.2f %.2f\n", wall, busy, own }' /proc/stat "$1.times" > "$1"
+	rm -f "$1.times"
+}
+
+# other_cpus(BEFORE, AFTER): CPUs' worth of time the rest of the host used
+# between the two usage() snapshots: all busy time minus our children's.
+other_cpus() {
+	awk 'NR == 1 { w = $1; b = $2; o = $3 }
+	     NR == 2 { x = (($2 - b) - ($3 - o)) / ($1 - w); printf "%.3f\n", x < 0 ? 0 : x }' "$1" "$2"
+}
+
 rm -rf "$OUTDIR"/boot-*
 dirs=()
 for r in $(seq 1 "$ROUNDS"); do
@@ -65,12 +87,19 @@ for r in $(seq 1 "$ROUNDS"); do
 		d=$OUTDIR/boot-$f-$r
 		mkdir -p "$d"
 		# The host's load: the guest shares the machine with whatever else runs.
+		# host-other-cpus: CPUs' worth of time the rest of the host used
+		# during the boot (all busy time minus this boot's own), the figure
+		# bench-report.py uses to tell a quiet round from a busy one.
 		cut -d' ' -f1-3 /proc/loadavg > "$d/host-load-before"
+		usage "$d/usage-before"
 		run_step "boot $f kernel, round $r/$ROUNDS (${ACCEL:-tcg})" \
 			"$VMALOCK_TOP/scripts/boot.sh" "${!kbv}/arch/x86/boot/bzImage" \
 			"$OUTDIR/build/initramfs-$f.cpio" bench "$d" "$BOOT_TIMEOUT" \
 			"kunit.enable=0 vmalock.args=$BENCH_ARGS"
 		cut -d' ' -f1-3 /proc/loadavg > "$d/host-load-after"
+		usage "$d/usage-after"
+		other_cpus "$d/usage-before" "$d/usage-after" > "$d/host-other-cpus"
+		log "$f round $r: the rest of the host used $(cat "$d/host-other-cpus") CPUs meanwhile"
 		[ -e "$d/timed-out" ] && log "warning: the $f boot timed out; its results are partial"
 		grep -qE 'BUG:|Oops|WARNING:|Kernel panic' "$d/console.log" &&
 			log "warning: kernel trouble in $d/console.log"

@@ -39,7 +39,9 @@
 #define RECLAIM_POOL	256	/* pool pages refilled before each scan */
 #define RECLAIM_NR	32	/* nr_to_scan of each RECLAIM */
 
-static const char *const mode_name[] = { "rcu", "wait", "mmap" };
+/* Indexed by enum vmalock_mode. "unlocked" is the helper alone: what its callers pay. */
+static const char *const mode_name[] = { "rcu", "wait", "mmap", "unlocked" };
+#define NR_MODES	(VMALOCK_MODE_UNLOCKED + 1)
 static int g_fd;
 
 static void die(const char *what, int err)
@@ -206,7 +208,7 @@ static int cmd_uncontended(int trials, unsigned int iters)
 	int t, m;
 
 	/* Warm-up, not reported. */
-	for (m = 0; m < 3; m++) {
+	for (m = 0; m < NR_MODES; m++) {
 		struct vmalock_bench b = { .addr = (uintptr_t)target, .mode = m,
 					   .iterations = iters / 4 ? iters / 4 : 1 };
 		if (ioctl(g_fd, VMALOCK_IOC_BENCH, &b))
@@ -214,8 +216,8 @@ static int cmd_uncontended(int trials, unsigned int iters)
 	}
 	for (t = 0; t < trials; t++) {
 		/* Rotate the order so that no mode always runs first. */
-		for (m = 0; m < 3; m++) {
-			int mode = (m + t) % 3;
+		for (m = 0; m < NR_MODES; m++) {
+			int mode = (m + t) % NR_MODES;
 			struct vmalock_bench b = { .addr = (uintptr_t)target, .mode = mode,
 						   .iterations = iters };
 
@@ -262,7 +264,7 @@ static void *reader_fn(void *arg)
 			r->errors++;
 		else if (l.path == VMALOCK_PATH_FAST)
 			r->fast++;
-		else
+		else if (l.path == VMALOCK_PATH_SLOW)
 			r->slow++;
 		if (t1 >= r->deadline)
 			break;
@@ -294,8 +296,8 @@ static int cmd_latency(const char *kind, int trials, int duration_ms, int nreade
 	}
 	writer_setup(&w, kind);
 	for (t = 0; t < trials; t++) {
-		for (m = 0; m < 3; m++) {
-			int mode = (m + t) % 3;
+		for (m = 0; m < NR_MODES; m++) {
+			int mode = (m + t) % NR_MODES;
 			uint64_t hist[NBUCKETS] = { 0 }, errors = 0, fast = 0, slow = 0, sum = 0, over = 0;
 			size_t n = 0, k;
 
@@ -303,7 +305,7 @@ static int cmd_latency(const char *kind, int trials, int duration_ms, int nreade
 			for (i = 0; i < nreaders; i++) {
 				rd[i].addr = (uintptr_t)target;
 				rd[i].mode = mode;
-				rd[i].seed = 0x9e3779b97f4a7c15ULL * (t * 3 + mode + 1) + i;
+				rd[i].seed = 0x9e3779b97f4a7c15ULL * (t * NR_MODES + mode + 1) + i;
 				rd[i].n = rd[i].errors = rd[i].fast = rd[i].slow = 0;
 				rd[i].deadline = now_ns(CLOCK_MONOTONIC) + duration_ms * 1000000ULL;
 				pthread_create(&rd[i].thread, NULL, reader_fn, &rd[i]);
@@ -396,9 +398,7 @@ static int cmd_samevma(int trials, int hold_ms)
 			uint64_t seen;
 			int ret;
 
-			if (vl_holder_start(&h))
-				die("holder", EAGAIN);
-			ret = vl_wait_vma_write_locked(g_fd, (uintptr_t)target, 5000);
+			ret = vl_holder_start_locked(&h, 5000);
 			if (ret)
 				die("VMA never write-locked", -ret);
 			seen = vl_now_ns();
