@@ -18,6 +18,7 @@ help:
 	@echo '  make module         build the vmalock module against the main kernel'
 	@echo '  make patches-check  apply patches/ to the pinned source, checkpatch --strict each'
 	@echo '  make bench          benchmark: patched vs stock 7.3.4, ratios in out/bench/'
+	@echo '                      (BENCH_CONFIG=main: on the debug kernels instead of configs/bench.config)'
 	@echo '  make shell          boot the guest with the module loaded, interactive shell'
 	@echo '  make clean          remove out/ (the kernel build cache under ~/.cache/vmalock stays)'
 	@echo '  make distclean      also remove the build cache'

@@ -3,9 +3,11 @@
 #
 # build-kernel.sh VARIANT [patched|stock]
 #
-# Build the guest kernel VARIANT (configs/VARIANT.config merged with
-# configs/base.config on top of tinyconfig) from the pinned source, with the
-# patches/ series applied (patched, the default) or without (stock).
+# Build the guest kernel VARIANT (tinyconfig, then configs/base.config, the
+# selftests' config and configs/VARIANT.config merged in that order: the
+# variant may override the others, as configs/bench.config turns the
+# debugging options off) from the pinned source, with the patches/ series
+# applied (patched, the default) or without (stock).
 #
 # Builds are cached under $CACHE/build/FLAVOR-VARIANT, keyed by the source
 # version, the patch series, the config fragments and this script: an
@@ -44,13 +46,14 @@ mk=(make -s -C "$tree" O="$build" ARCH=x86_64 CC="ccache gcc" -j"$JOBS")
 configure() {
 	"${mk[@]}" tinyconfig >/dev/null &&
 	KCONFIG_CONFIG=$build/.config "$tree/scripts/kconfig/merge_config.sh" -m -O "$build" \
-		"$build/.config" "$VMALOCK_TOP/configs/base.config" "$frag" "$stconf" >"$build/merge.log" &&
+		"$build/.config" "$VMALOCK_TOP/configs/base.config" "$stconf" "$frag" >"$build/merge.log" &&
 	"${mk[@]}" olddefconfig >/dev/null
 }
 run_step "configure $flavor-$variant" configure
 
-# Every option the fragments ask for must have survived olddefconfig:
-# a silently dropped option would make a test meaningless.
+# Every option the fragments ask for (its last value, as merged) must have
+# survived olddefconfig: a silently dropped option would make a test
+# meaningless.
 bad=0
 while IFS= read -r line; do
 	case $line in
@@ -59,7 +62,9 @@ while IFS= read -r line; do
 	CONFIG_*=*) grep -qxF "$line" "$build/.config" ||
 		{ echo "  wanted $line, got: $(grep "^${line%%=*}=" "$build/.config" || echo unset)" >&2; bad=1; } ;;
 	esac
-done < <(cat "$VMALOCK_TOP/configs/base.config" "$frag" "$stconf")
+done < <(awk -F= '/^CONFIG_/ { if (!($1 in v)) o[n++] = $1; v[$1] = $0 }
+		END { for (i = 0; i < n; i++) print v[o[i]] }' \
+		"$VMALOCK_TOP/configs/base.config" "$stconf" "$frag")
 if [ $bad = 1 ] && [ "$flavor" = patched ]; then
 	die "config fragment options were dropped (see above; is a dependency missing?)"
 fi
