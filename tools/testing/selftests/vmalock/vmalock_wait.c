@@ -33,12 +33,50 @@
 
 enum expect { AT_ONCE, BLOCKS, EAGAIN_AT_ONCE };
 
-FIXTURE(wait) {
-	int fd;
-	char *x, *y;		/* two anonymous VMAs, 4 pages each */
-	struct vl_holder h;
-	bool holding;
-};
+/*
+ * x and y: 4 pages each, a one-page hole between them. Shared anonymous
+ * memory, so that they cannot merge with a thread stack mapped next to
+ * them (the tests check the exact VMA bounds).
+ */
+static void map_xy(struct __test_metadata *_metadata, char **x, char **y)
+{
+	char *r = mmap(NULL, 9 * VL_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		       -1, 0);
+
+	ASSERT_NE(MAP_FAILED, r);
+	ASSERT_EQ(0, munmap(r + 4 * VL_PAGE, VL_PAGE));
+	memset(r, 1, 4 * VL_PAGE);
+	memset(r + 5 * VL_PAGE, 2, 4 * VL_PAGE);
+	*x = r;
+	*y = r + 5 * VL_PAGE;
+}
+
+/*
+ * The fixtures of this file share one layout: fd, x and y from map_xy() and
+ * a holder, joined at teardown if a test left it running.
+ */
+#define XY_FIXTURE(name)							\
+	FIXTURE(name) {								\
+		int fd;								\
+		char *x, *y;	/* two anonymous VMAs, 4 pages each */		\
+		struct vl_holder h;						\
+		bool holding;							\
+	};									\
+	FIXTURE_SETUP(name)							\
+	{									\
+		self->fd = vl_open();						\
+		ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", VL_DEV, strerror(errno)); \
+		map_xy(_metadata, &self->x, &self->y);				\
+		self->holding = false;						\
+	}									\
+	FIXTURE_TEARDOWN(name)							\
+	{									\
+		if (self->holding)						\
+			vl_holder_join(&self->h);				\
+		close(self->fd);						\
+	}
+
+XY_FIXTURE(wait)
 
 FIXTURE_VARIANT(wait) {
 	uint32_t mode;
@@ -59,39 +97,6 @@ FIXTURE_VARIANT_ADD(wait, unlocked_other) { VMALOCK_MODE_UNLOCKED, true, AT_ONCE
 static uint32_t expected_path(uint32_t mode, uint32_t path)
 {
 	return mode == VMALOCK_MODE_UNLOCKED ? VMALOCK_PATH_UNKNOWN : path;
-}
-
-/*
- * x and y: 4 pages each, a one-page hole between them. Shared anonymous
- * memory, so that they cannot merge with a thread stack mapped next to
- * them (the tests check the exact VMA bounds).
- */
-static void map_xy(struct __test_metadata *_metadata, char **x, char **y)
-{
-	char *r = mmap(NULL, 9 * VL_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-		       -1, 0);
-
-	ASSERT_NE(MAP_FAILED, r);
-	ASSERT_EQ(0, munmap(r + 4 * VL_PAGE, VL_PAGE));
-	memset(r, 1, 4 * VL_PAGE);
-	memset(r + 5 * VL_PAGE, 2, 4 * VL_PAGE);
-	*x = r;
-	*y = r + 5 * VL_PAGE;
-}
-
-FIXTURE_SETUP(wait)
-{
-	self->fd = vl_open();
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", VL_DEV, strerror(errno));
-	map_xy(_metadata, &self->x, &self->y);
-	self->holding = false;
-}
-
-FIXTURE_TEARDOWN(wait)
-{
-	if (self->holding)
-		vl_holder_join(&self->h);
-	close(self->fd);
 }
 
 /*
@@ -179,12 +184,7 @@ static void *changer_fn(void *arg)
 	return NULL;
 }
 
-FIXTURE(wait_change) {
-	int fd;
-	char *x, *y;
-	struct vl_holder h;
-	bool holding;
-};
+XY_FIXTURE(wait_change)
 
 FIXTURE_VARIANT(wait_change) {
 	uint32_t mode;
@@ -197,21 +197,6 @@ FIXTURE_VARIANT_ADD(wait_change, mmap_mprotect) { VMALOCK_MODE_MMAP, false };
 FIXTURE_VARIANT_ADD(wait_change, mmap_munmap) { VMALOCK_MODE_MMAP, true };
 FIXTURE_VARIANT_ADD(wait_change, unlocked_mprotect) { VMALOCK_MODE_UNLOCKED, false };
 FIXTURE_VARIANT_ADD(wait_change, unlocked_munmap) { VMALOCK_MODE_UNLOCKED, true };
-
-FIXTURE_SETUP(wait_change)
-{
-	self->fd = vl_open();
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", VL_DEV, strerror(errno));
-	map_xy(_metadata, &self->x, &self->y);
-	self->holding = false;
-}
-
-FIXTURE_TEARDOWN(wait_change)
-{
-	if (self->holding)
-		vl_holder_join(&self->h);
-	close(self->fd);
-}
 
 /*
  * The writer queued on mmap_lock before the waiter changes x when the
@@ -251,27 +236,7 @@ TEST_F(wait_change, returns_vma_as_it_now_is)
 }
 
 /* The same layout, without variants. */
-FIXTURE(hold) {
-	int fd;
-	char *x, *y;
-	struct vl_holder h;
-	bool holding;
-};
-
-FIXTURE_SETUP(hold)
-{
-	self->fd = vl_open();
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", VL_DEV, strerror(errno));
-	map_xy(_metadata, &self->x, &self->y);
-	self->holding = false;
-}
-
-FIXTURE_TEARDOWN(hold)
-{
-	if (self->holding)
-		vl_holder_join(&self->h);
-	close(self->fd);
-}
+XY_FIXTURE(hold)
 
 TEST_F(hold, mmap_only_does_not_fail_rcu)
 {
