@@ -344,36 +344,79 @@ impl FileState {
         Ok((mixed, first))
     }
 
-    /// ALLOC: make the pages of `range` usable.
-    pub(crate) fn alloc(&self, mm: &MmWithUser, range: PageRange) -> Result {
-        let _mm_guard = self.mm_lock.lock();
-        // The wait helper: no mmap_lock fallback held while inserting (Rust Binder still uses
-        // `mmap_read_lock()` + `vma_lookup()` here).
-        let vma = mm.vma_start_read_unlocked(range.addr)?.ok_or(EINVAL)?;
-        let (mixed, first) = self.own_range(&vma, range)?;
-
-        // With `mm_lock` held, only RELEASE (`InUse -> Lru`) may change a slot concurrently,
-        // and none of these slots is `InUse`.
-        let empties = {
-            let inner = self.inner.lock();
-            let mut empties = 0;
-            for slot in &inner.slots[first..first + range.npages] {
-                match slot.state {
-                    State::InUse | State::Zc => return Err(EBUSY),
-                    State::Empty => empties += 1,
-                    State::Lru => {}
-                }
+    /// Counts the `Empty` slots of `range` (`first` its first slot), or `EBUSY` if one is in
+    /// use or zerocopy-mapped.
+    fn count_empty(&self, first: usize, npages: usize) -> Result<usize> {
+        let inner = self.inner.lock();
+        inner.check_slots(first, npages)?;
+        let mut empties = 0;
+        for slot in &inner.slots[first..first + npages] {
+            match slot.state {
+                State::InUse | State::Zc => return Err(EBUSY),
+                State::Empty => empties += 1,
+                State::Lru => {}
             }
-            empties
-        };
-
-        // Allocations may enter reclaim and our shrinker: it only trylocks `mm_lock`, which we
-        // hold, so it skips this file.
-        let mut pages = KVVec::with_capacity(empties, GFP_KERNEL)?;
-        for _ in 0..empties {
-            pages.push(Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?, GFP_KERNEL)?;
         }
+        Ok(empties)
+    }
 
+    /// The slot of `range.addr`, from the mapping recorded at mmap time (no VMA lock: only a
+    /// guess to size the allocation; [`Self::own_range`] checks it under the VMA lock).
+    fn guess_first(&self, range: PageRange) -> Result<usize> {
+        let inner = self.inner.lock();
+        let start = inner.mapping.as_ref().ok_or(EINVAL)?.start;
+        range
+            .addr
+            .checked_sub(start)
+            .map(|off| off >> PAGE_SHIFT)
+            .ok_or(EINVAL)
+    }
+
+    /// ALLOC: make the pages of `range` usable.
+    ///
+    /// The pages are allocated before `mm_lock` and the VMA read lock are taken (as Rust
+    /// Binder does), so a `munmap()` or `mprotect()` of the mapping never waits for direct
+    /// reclaim. If reclaim emptied more slots meanwhile, the locks are dropped and the missing
+    /// pages allocated, a bounded number of times.
+    pub(crate) fn alloc(&self, mm: &MmWithUser, range: PageRange) -> Result {
+        const TRIES: usize = 4;
+        let mut pages = KVVec::new();
+        let mut want = self.count_empty(self.guess_first(range)?, range.npages).unwrap_or(0);
+        for _ in 0..TRIES {
+            while pages.len() < want {
+                pages.push(Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?, GFP_KERNEL)?;
+            }
+            let mm_guard = self.mm_lock.lock();
+            // The wait helper: no mmap_lock fallback held while inserting (Rust Binder still
+            // uses `mmap_read_lock()` + `vma_lookup()` here).
+            let vma = mm.vma_start_read_unlocked(range.addr)?.ok_or(EINVAL)?;
+            let (mixed, first) = self.own_range(&vma, range)?;
+            // With `mm_lock` held, only RELEASE (`InUse -> Lru`) may change a slot
+            // concurrently, and none of these slots is `InUse`.
+            let empties = self.count_empty(first, range.npages)?;
+            if empties > pages.len() {
+                want = empties;
+                drop(vma);
+                drop(mm_guard);
+                continue;
+            }
+            pages.truncate(empties);
+            return self.insert_allocated(&vma, mixed, first, range, pages);
+        }
+        Err(EAGAIN)
+    }
+
+    /// The locked part of ALLOC: insert `pages` (one per `Empty` slot of `range`) and take the
+    /// `Lru` slots back. Needs `mm_lock` and the read lock of `vma`.
+    fn insert_allocated(
+        &self,
+        vma: &VmaRef,
+        mixed: &VmaMixedMap,
+        first: usize,
+        range: PageRange,
+        mut pages: KVVec<Page>,
+    ) -> Result {
+        let empties = pages.len();
         let mut k = 0;
         for i in 0..range.npages {
             if self.inner.lock().slots[first + i].state != State::Empty {
@@ -409,10 +452,10 @@ impl FileState {
             inner.slots[i].state = State::InUse;
             inner.in_use += 1;
         }
-        drop(inner);
         add(&STATS.inserted, empties);
         add(&STATS.in_use, empties + taken_back);
         sub(&STATS.lru, taken_back);
+        drop(inner);
         Ok(())
     }
 
@@ -433,10 +476,13 @@ impl FileState {
             inner.lru_push_tail(i);
             inner.in_use -= 1;
         }
-        drop(inner);
+        // The global counters change with the file's LRU, under `inner`: reclaim subtracts
+        // under it too, so `STATS.lru` never goes below zero (it would wrap, and the shrinker
+        // would report ~2^64 objects).
         add(&STATS.released, range.npages);
         sub(&STATS.in_use, range.npages);
         add(&STATS.lru, range.npages);
+        drop(inner);
         Ok(())
     }
 
@@ -520,13 +566,28 @@ impl FileState {
             };
             let addr = start + idx * PAGE_SIZE;
             let freed = match mode {
-                ReclaimMode::VmaTrylock => {
-                    let Some(vma) = mm.lock_vma_under_rcu(addr) else {
-                        res.skipped += 1;
-                        break;
-                    };
-                    self.reclaim_one(&vma, idx, addr)
-                }
+                ReclaimMode::VmaTrylock => match mm.lock_vma_under_rcu(addr) {
+                    Some(vma) => self.reclaim_one(&vma, idx, addr),
+                    // No VMA, or one being written. Which: ask without blocking.
+                    None => match mm.mmap_read_trylock() {
+                        // Contended: leave this file for the next pass.
+                        None => {
+                            res.skipped += 1;
+                            break;
+                        }
+                        Some(mmap) => match mmap.vma_lookup(addr) {
+                            // Write-locked a moment ago; try again in the next pass.
+                            Some(_) => {
+                                res.skipped += 1;
+                                break;
+                            }
+                            // Gone: munmap() of (a part of) our mapping already zapped the
+                            // page, so it is mapped nowhere and can be freed without a VMA
+                            // (binder_alloc_free_page() does the same).
+                            None => self.free_unmapped(idx),
+                        },
+                    },
+                },
                 ReclaimMode::MmapTrylock => {
                     let Some(mmap) = mm.mmap_read_trylock() else {
                         res.skipped += 1;
@@ -534,10 +595,7 @@ impl FileState {
                     };
                     match mmap.vma_lookup(addr) {
                         Some(vma) => self.reclaim_one(vma, idx, addr),
-                        None => {
-                            self.rotate(idx);
-                            false
-                        }
+                        None => self.free_unmapped(idx),
                     }
                 }
             };
@@ -545,6 +603,25 @@ impl FileState {
                 res.freed += 1;
             }
         }
+    }
+
+    /// Frees LRU page `idx`, whose address has no VMA any more: `munmap()` zapped it. Needs
+    /// `mm_lock` (no insert at that address meanwhile) and a check, under the mmap or VMA lock
+    /// of the file's mm, that no VMA covers the address.
+    fn free_unmapped(&self, idx: usize) -> bool {
+        let page = {
+            let mut inner = self.inner.lock();
+            if inner.slots[idx].state != State::Lru {
+                return false;
+            }
+            inner.lru_remove(idx);
+            inner.slots[idx].state = State::Empty;
+            sub(&STATS.lru, 1);
+            inner.slots[idx].page.take()
+        };
+        drop(page);
+        add(&STATS.reclaimed, 1);
+        true
     }
 
     /// Moves LRU page `idx`, which cannot be reclaimed now, to the LRU's tail.
@@ -573,13 +650,13 @@ impl FileState {
             }
             inner.lru_remove(idx);
             inner.slots[idx].state = State::Empty;
+            sub(&STATS.lru, 1);
             inner.slots[idx].page.take()
         };
         // Still holding `mm_lock`: nobody can insert a new page here before the zap.
         vma.zap_vma_range(addr, PAGE_SIZE);
         drop(page);
         add(&STATS.reclaimed, 1);
-        sub(&STATS.lru, 1);
         true
     }
 }

@@ -129,12 +129,57 @@ module! {
         plant_failure: bool {
             default: false,
             description: "Make the KUnit case `planted_failure` fail (tests the test pipeline)",
+            perm: 0o444,
         },
         allow_unsafe: bool {
             default: false,
             description: "Allow USER_READ in UNSAFE mode (user copy under a VMA read lock)",
+            perm: 0o444,
+        },
+        plant: u32 {
+            default: 0,
+            description: "Test the test pipeline: plant failures (bit mask, see PLANT_*)",
+            perm: 0o444,
         },
     },
+}
+
+/// `plant` bits: each makes one class of failure happen, so that the test pipeline can show it
+/// catches that class (scripts/selftest-pipeline.sh). Never set outside that self-test.
+///
+/// A `WARN_ON` at load time.
+const PLANT_WARN: u32 = 1 << 0;
+/// A refcount underflow (`refcount_t: underflow; use-after-free.`) at load time.
+const PLANT_REFCOUNT: u32 = 1 << 1;
+/// A leaked allocation at load time, for kmemleak to report.
+const PLANT_LEAK: u32 = 1 << 2;
+/// The KUnit case `planted_crash` crashes (a Rust panic: `BUG()` in the test thread).
+const PLANT_KUNIT_CRASH: u32 = 1 << 3;
+/// LOOKUP reports `vm_end` one page too far, so the selftests' checks fail (`not ok`).
+const PLANT_LOOKUP_END: u32 = 1 << 4;
+
+/// The `plant` bits that are set.
+fn planted(bit: u32) -> bool {
+    *core::borrow::Borrow::<u32>::borrow(&module_parameters::plant.value()) & bit != 0
+}
+
+/// Does at load time what the `plant` bits ask for.
+fn plant_at_load() {
+    if kernel::warn_on!(planted(PLANT_WARN)) {
+        pr_info!("planted WARN_ON done\n");
+    }
+    if planted(PLANT_REFCOUNT) {
+        let r = kernel::sync::Refcount::new(0);
+        // Decrementing a zero refcount: the kernel reports an underflow and saturates.
+        let _ = r.dec_and_test();
+        pr_info!("planted refcount underflow done\n");
+    }
+    if planted(PLANT_LEAK) {
+        match KBox::new([0x5au8; 1024], GFP_KERNEL) {
+            Ok(b) => pr_info!("planted leak of {} bytes done\n", KBox::leak(b).len()),
+            Err(_) => pr_err!("planted leak: allocation failed\n"),
+        }
+    }
 }
 
 #[pin_data]
@@ -150,6 +195,7 @@ impl kernel::InPlaceModule for VmaLockModule {
     fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
         // SAFETY: Called exactly once, before any file can be opened.
         unsafe { pool::FILES.init() };
+        plant_at_load();
         try_pin_init!(Self {
             _shrinker <- shrinker::ShrinkerRegistration::new(c"vmalock", Reclaimer),
             _miscdev <- MiscDeviceRegistration::register(MiscDeviceOptions {
@@ -299,6 +345,16 @@ impl MiscDevice for VmaLockFile {
             left -= n;
         }
 
+        // A command that changes state and then cannot copy its result out would leave the
+        // caller unable to tell what happened (ZC_MAP would map pages, then EFAULT, then EBUSY
+        // on a retry): check first that the result can be written, by writing the argument
+        // back unchanged.
+        if kind.copies_out() {
+            UserSlice::new(UserPtr::from_addr(arg), sizes.copy)
+                .writer()
+                .write_slice(&buf[..sizes.copy])?;
+        }
+
         let current = kernel::current!();
         let mm = current.mm().ok_or(EINVAL)?;
         dispatch(&state, mm, kind, &mut buf)?;
@@ -322,6 +378,9 @@ fn dispatch(state: &FileState, mm: &MmWithUser, kind: Cmd, buf: &mut [u8; ARG_MA
             arg.path = found.path as u32;
             arg.vm_start = found.start as u64;
             arg.vm_end = found.end as u64;
+            if planted(PLANT_LOOKUP_END) {
+                arg.vm_end += PAGE_SIZE as u64;
+            }
             arg.vm_flags = found.flags as u64;
             arg.encode(buf);
         }
@@ -549,6 +608,15 @@ mod tests {
     #[test]
     fn planted_failure() {
         assert!(!param(module_parameters::plant_failure.value()));
+    }
+
+    /// Crashes only when the module is loaded with `plant=8` (`PLANT_KUNIT_CRASH`): a Rust
+    /// panic is a `BUG()` in the test's thread, and the pipeline must report the crash.
+    #[test]
+    fn planted_crash() {
+        if planted(PLANT_KUNIT_CRASH) {
+            panic!("planted crash");
+        }
     }
 
     /// The sizes of the C structs (x86_64; all fields naturally aligned, no holes).
