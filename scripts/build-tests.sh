@@ -63,7 +63,7 @@ done
 # Which suites run on which kernel: tools/testing/selftests/vmalock/suites/
 # "# kernels: main up" runs a suite in the check boot of those kernels;
 # "# boot: NAME" only in that special boot (e.g. lockdep).
-rm -rf "$out"/main "$out"/up "$out"/lockdep
+rm -rf "$out"/main "$out"/up "$out"/lockdep "$out"/planted
 mkdir -p "$out/main" "$out/up" "$out/lockdep"
 for w in "$VMALOCK_TOP"/tools/testing/selftests/vmalock/suites/*; do
 	[ -f "$w" ] || continue

@@ -7,7 +7,8 @@
 #
 # Variables: BOOTS="main up lockdep" (which boots), PLANT_FAILURE=1 (load the module
 # so that its KUnit case planted_failure fails), SELFTEST=0 (skip the
-# pipeline's own planted-failure test), OUTDIR (default out/check).
+# pipeline's self-test: the planted-* boots and the scanner's test),
+# PARALLEL=4 (guests at once), OUTDIR (default out/check).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -22,26 +23,50 @@ mkdir -p "$OUTDIR"
 
 # boot_spec NAME: the boot's kernel variant, guest plan, kernel command line,
 # the KUnit suites that must appear, which selftest wrappers it runs (each
-# must appear too), and module parameters.
+# must appear too), module parameters, the console reports it must produce
+# (scripts/scan-console.py --expect) and its deadline.
+#
+# The planted-* boots are the pipeline's self-test (scripts/selftest-pipeline.sh):
+# each plants one class of failure, and the run must fail on it.
 boot_spec() {
+	variant=main plan=check expect= suites= modargs= report= timeout=$BOOT_TIMEOUT
+	cmdline=
 	case $1 in
-	main)	variant=main plan=check expect_lockdep= cmdline=vmalock.suites=main
+	main)	cmdline=vmalock.suites=main
 		expect="rust_doctests_kernel rust_mm_vma_lock vma_start_read_unlocked vmalock_module"
 		suites=main modargs=${PLANT_FAILURE:+plant_failure=1} ;;
 	# binder_alloc_exhaustive_test (KUNIT_CASE_SLOW) runs for far longer
-	# than a check under emulation can wait: reported as skipped.
-	up)	variant=up-cbinder plan=check expect_lockdep=
+	# than a check under emulation can wait: skipped, on the allowlist.
+	up)	variant=up-cbinder
 		cmdline="vmalock.suites=up kunit.filter=speed>slow kunit.filter_action=skip"
 		expect="rust_doctests_kernel rust_mm_vma_lock vma_start_read_unlocked binder_alloc vmalock_module"
-		suites=up modargs= ;;
-	lockdep) variant=main plan=check-lockdep cmdline=kunit.filter_glob=vmalock*
-		expect=
-		suites=lockdep modargs=allow_unsafe=1 expect_lockdep=1 ;;
-	planted) variant=main plan=check-planted expect_lockdep= cmdline=kunit.filter_glob=vmalock*
-		expect="vmalock_module"
-		suites= modargs=plant_failure=1 ;;
+		suites=up ;;
+	# Exactly one report, lockdep's vm_lock/mmap_lock cycle, and nothing else.
+	lockdep) plan=check-lockdep cmdline=kunit.filter_glob=vmalock*
+		suites=lockdep modargs=allow_unsafe=1
+		report='lockdep:possible circular locking dependency(?=.*vm_lock)(?=.*mmap_lock)' ;;
+	planted-*)
+		plan=check-planted cmdline="kunit.filter_glob=vmalock* vmalock.suites=none"
+		expect=vmalock_module timeout=300
+		case ${1#planted-} in
+		kunit_fail)	modargs=plant_failure=1 ;;
+		warn)		modargs=plant=1 ;;
+		refcount)	modargs=plant=2 ;;
+		leak)		modargs=plant=4 ;;
+		kunit_crash)	modargs=plant=8 ;;
+		selftest)	modargs=plant=16 cmdline="kunit.filter_glob=vmalock* vmalock.suites=planted"
+				expect="vmalock_module vmalock_abi" ;;
+		missing_suite)	cmdline="kunit.filter_glob=no_such_suite* vmalock.suites=none" ;;
+		hang)		cmdline="kunit.filter_glob=vmalock* vmalock.suites=none vmalock.plant=hang"
+				timeout=120 ;;
+		lockdep)	modargs=allow_unsafe=1 cmdline="kunit.filter_glob=vmalock* vmalock.suites=lockdep" ;;
+		*) die "unknown planted class '${1#planted-}'" ;;
+		esac ;;
 	*) die "unknown boot '$1'" ;;
 	esac
+	case $cmdline in *vmalock.suites=*) suites=${cmdline##*vmalock.suites=}; suites=${suites%% *} ;; esac
+	[ "$suites" = none ] && suites=
+	return 0
 }
 
 declare -A built
@@ -60,43 +85,79 @@ done
 boot_one() {
 	boot_spec "$1"
 	"$VMALOCK_TOP/scripts/boot.sh" "${built[$variant]}/arch/x86/boot/bzImage" \
-		"$OUT/initramfs-$variant.cpio" "$plan" "$OUTDIR/$1" "$BOOT_TIMEOUT" \
+		"$OUT/initramfs-$variant.cpio" "$plan" "$OUTDIR/$1" "$timeout" \
 		"$cmdline${modargs:+ vmalock.args=${modargs// /,}}"
 }
+# At most PARALLEL guests at once (PARALLEL=1: one after the other).
+PARALLEL=${PARALLEL:-4}
 pids=()
+running() {
+	local n=0 p
+	for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && n=$((n + 1)); done
+	echo $n
+}
 for b in $BOOTS; do
-	if [ "${PARALLEL:-1}" = 1 ]; then
-		log "boot $b started"
-		boot_one "$b" &
-		pids+=($!)
-	else
-		run_step "boot $b" boot_one "$b"
-	fi
+	while [ "$(running)" -ge "$PARALLEL" ]; do
+		sleep 1
+	done
+	log "boot $b started"
+	boot_one "$b" &
+	pids+=($!)
 done
-if [ ${#pids[@]} -gt 0 ]; then
-	run_step "waiting for the guests ($BOOTS)" wait "${pids[@]}"
-fi
+run_step "waiting for the guests ($BOOTS)" wait "${pids[@]}"
 
 jsons=()
 for b in $BOOTS; do
 	boot_spec "$b"
 	kb=${built[$variant]}
 	d=$OUTDIR/$b
-	[ -n "$suites" ] && expect="$expect $(ls "$OUT/tests/$variant/$suites")"
+	[ -n "$suites" ] && [ "$suites" != planted ] &&
+		expect="$expect $(ls "$OUT/tests/$variant/$suites")"
 	version=$(cat "$kb/include/config/kernel.release" 2>/dev/null || echo unknown)
 	smp=$(grep -q '^CONFIG_SMP=y' "$kb/.config" && echo true || echo false)
 	python3 "$VMALOCK_TOP/scripts/parse-results.py" --boot "$b" --kernel "$variant" \
 		--results "$d/results.log" --console "$d/console.log" \
-		--expect $expect ${expect_lockdep:+--expect-lockdep} \
-		$([ -e "$d/timed-out" ] && echo --timed-out) > "$d/boot.json"
+		--ktree "$(readlink -f "$kb/source")" --config "$kb/.config" \
+		--allowlist "$VMALOCK_TOP/tools/testing/selftests/vmalock/skips" \
+		--expect $expect ${report:+--expect-report "$report"} \
+		$([ -e "$d/timed-out" ] && echo --timed-out) > "$d/boot.json" ||
+		die "parsing the results of boot $b failed"
 	printf '{"name":"%s","smp":%s,"version":"%s"}\n' "$variant" "$smp" "$version" > "$d/kernel.json"
 	jsons+=("$d")
 done
 
 if [ "$SELFTEST" = 1 ]; then
+	# Host-side tests of the pipeline's own tools: the console scanner finds
+	# each kind of report it claims to, and nothing in this run's clean
+	# console logs; the Debian archive is read from the system's apt sources.
+	d=$OUTDIR/host
+	mkdir -p "$d"
+	clean=()
+	for b in $BOOTS; do
+		boot_spec "$b"
+		[ -z "$report" ] && clean+=("$OUTDIR/$b/console.log")
+	done
+	host_suite() {
+		local name=$1
+		shift
+		echo "# vmalock-suite: $name"
+		"$@"
+		echo "# vmalock-end: $name rc=$?"
+	}
+	{
+		host_suite scan_console python3 "$VMALOCK_TOP/scripts/test-scan-console.py" "${clean[@]}"
+		host_suite apt_debian_source python3 "$VMALOCK_TOP/scripts/test-apt-debian-source.py"
+	} > "$d/results.log" 2>&1
+	kb=${built[main]:-$("$VMALOCK_TOP/scripts/build-kernel.sh" main)}
+	python3 "$VMALOCK_TOP/scripts/parse-results.py" --host --boot host --kernel host \
+		--results "$d/results.log" --ktree "$(readlink -f "$kb/source")" \
+		--expect scan_console apt_debian_source > "$d/boot.json" ||
+		die "parsing the host-side tests failed"
+	jsons+=("$d")
+
 	d=$OUTDIR/pipeline
 	mkdir -p "$d"
-	run_step "pipeline self-test: a planted KUnit failure must fail make check" \
+	run_step "pipeline self-test: every planted class of failure must fail make check" \
 		"$VMALOCK_TOP/scripts/selftest-pipeline.sh" "$d"
 	jsons+=("$d")
 fi

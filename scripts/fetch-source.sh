@@ -21,9 +21,11 @@ apt_opts=(-o "Dir::Etc::SourceList=$APT/sources.list"
 	  -o APT::Sandbox::User=root)
 
 apt_update() {
-	# Same mirror and keyring as the system's Debian sources, other suite.
-	local uri=http://deb.debian.org/debian
-	local key=/usr/share/keyrings/debian-archive-keyring.gpg
+	# Same archive and keyring as the system's own Debian sources, other
+	# suite (scripts/apt-debian-source.py reads them; it fails when none).
+	local src uri key
+	src=$(python3 "$VMALOCK_TOP/scripts/apt-debian-source.py") || die "cannot fetch $KSRC_PKG"
+	read -r uri key <<<"$src"
 	echo "deb [signed-by=$key] $uri $KSRC_SUITE main" > "$APT/sources.list"
 	apt-get "${apt_opts[@]}" update -qq >/dev/null 2>&1 ||
 		apt-get "${apt_opts[@]}" update ||

@@ -1,38 +1,84 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# selftest-pipeline.sh OUTDIR: prove that the pipeline can fail. Run the
-# check with the module's KUnit case planted_failure made to fail, and
-# require a non-zero exit and that exact failure in its summary. Writes
-# OUTDIR/boot.json as one host-side suite.
+# selftest-pipeline.sh OUTDIR: prove that `make check` fails on every class
+# of failure it claims to catch. One guest boot per class plants one
+# instance (scripts/check.sh, the planted-* boots; the module's `plant`
+# parameter); the check of those boots must exit non-zero, and each boot
+# must have failed for its class, named as such in its results:
+#
+#   kunit_fail     a KUnit assertion fails        vmalock_module.planted_failure not ok
+#   kunit_crash    a KUnit case crashes (BUG)     vmalock_module.planted_crash not ok
+#   warn           WARN_ON in the module          console: warning
+#   refcount       refcount_t underflow           console: refcount
+#   leak           a leaked allocation            kmemleak: N leaks
+#   selftest       a selftest check fails         vmalock_abi: a named case not ok
+#   missing_suite  an expected suite never runs   vmalock_module: suite missing
+#   hang           the guest never finishes       plan not finished (timeout)
+#   lockdep        lockdep report, normal boot    console: lockdep
+#
+# Writes OUTDIR/boot.json: one host-side suite, pipeline_catches, with one
+# case per class.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 d=${1:?}
 mkdir -p "$d"
-BOOTS=planted SELFTEST=0 OUTDIR=$d/run "$VMALOCK_TOP/scripts/check.sh" > "$d/output.log" 2>&1
+CLASSES="kunit_fail kunit_crash warn refcount leak selftest missing_suite hang lockdep"
+boots=
+for c in $CLASSES; do boots="$boots planted-$c"; done
+BOOTS=$boots SELFTEST=0 OUTDIR=$d/run "$VMALOCK_TOP/scripts/check.sh" > "$d/output.log" 2>&1
 rc=$?
-python3 - "$d" "$rc" <<'PY'
-import json, sys
-d, rc = sys.argv[1], int(sys.argv[2])
+python3 - "$d" "$rc" $CLASSES <<'PY'
+import json, os, sys
+d, rc, classes = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+
+
+def boot(c):
+    try:
+        return json.load(open(f'{d}/run/planted-{c}/boot.json'))
+    except (OSError, ValueError):
+        return None
+
+
+def suite(b, name):
+    return next((s for s in b['suites'] if s['name'] == name), None)
+
+
+def failures(b, name):
+    s = suite(b, name)
+    return ' '.join(s['failures']) if s and s['failed'] else ''
+
+
+# Each class: how its boot must show it.
+SIGNATURE = {
+    'kunit_fail': lambda b: 'vmalock_module.planted_failure' in failures(b, 'vmalock_module'),
+    'kunit_crash': lambda b: 'vmalock_module.planted_crash' in failures(b, 'vmalock_module'),
+    'warn': lambda b: b['findings'].get('warning', 0) > 0,
+    'refcount': lambda b: b['findings'].get('refcount', 0) > 0,
+    'leak': lambda b: b['kmemleak_leaks'] > 0,
+    # A named case of the selftest, not only its exit status.
+    'selftest': lambda b: any(not f.startswith(('exited', 'did not', 'KTAP', 'reported', 'suite'))
+                              for f in (suite(b, 'vmalock_abi') or {}).get('failures', [])),
+    'missing_suite': lambda b: 'suite missing' in failures(b, 'vmalock_module'),
+    'hang': lambda b: b['timed_out'] and 'did not finish its plan (timeout)' in failures(b, 'guest_health'),
+    'lockdep': lambda b: b['findings'].get('lockdep', 0) > 0,
+}
 cases = []
-def case(name, ok, why):
-    cases.append((name, ok, why))
-case('exit_status_nonzero', rc != 0, f'make check exited {rc}')
-try:
-    s = json.load(open(f'{d}/run/summary.json'))
-except Exception as e:
-    s = None
-case('summary_written', s is not None, 'summary.json missing')
-fails = [x for x in (s or {}).get('suites', []) if x['name'] == 'vmalock_module']
-case('planted_case_reported_failed',
-     bool(fails) and fails[0]['failed'] == 1 and 'planted_failure' in fails[0]['failures'],
-     f'vmalock_module suite: {fails}')
-case('only_the_planted_case_failed', s is not None and s['failed'] == 1,
-     f'failed={s and s["failed"]}')
-out = {'boot': 'pipeline', 'kernel': 'host', 'suites': [{
-    'name': 'pipeline_catches_planted_failure', 'kernel': 'host', 'boot': 'pipeline',
-    'passed': sum(ok for _, ok, _ in cases), 'failed': sum(not ok for _, ok, _ in cases),
-    'skipped': 0, 'failures': [f'{n}: {w}' for n, ok, w in cases if not ok]}],
-    'lockdep_reports': 0, 'warnings': 0, 'kmemleak_leaks': 0}
+for c in classes:
+    b = boot(c)
+    if b is None:
+        cases.append((c, False, 'no results (boot.json missing)'))
+        continue
+    failed = [s['name'] for s in b['suites'] if s['failed']]
+    ok = bool(failed) and SIGNATURE[c](b)
+    cases.append((c, ok, f'failed suites {failed}; findings {b["findings"]}; '
+                         f'guest_health: {failures(b, "guest_health")[:200]}'))
+cases.append(('check_exits_nonzero', rc != 0, f'make check of the planted boots exited {rc}'))
+out = {'boot': 'pipeline', 'kernel': 'host', 'findings': {}, 'suites': [{
+    'name': f'pipeline_catches_{n}', 'kernel': 'host', 'boot': 'pipeline',
+    'passed': int(ok), 'failed': int(not ok), 'skipped': 0,
+    'failures': [] if ok else [why], 'skips': []} for n, ok, why in cases]}
 json.dump(out, open(f'{d}/boot.json', 'w'), indent=1)
+for n, ok, why in cases:
+    print(f'{"ok" if ok else "FAIL"} {n}: {why}')
 PY

@@ -14,12 +14,16 @@ def main():
     outdir, bootdirs = sys.argv[1], sys.argv[2:]
     suites, kernels = [], []
     totals = {'lockdep_reports': 0, 'expected_lockdep_reports': 0,
-              'kmemleak_leaks': 0, 'warnings': 0, 'bugs': 0, 'hung_tasks': 0}
+              'kmemleak_leaks': 0, 'warnings': 0}
+    findings = {}
     for d in bootdirs:
         b = json.load(open(os.path.join(d, 'boot.json')))
         suites += b['suites']
         for k in totals:
             totals[k] += b.get(k, 0)
+        if b.get('boot') != 'pipeline':
+            for k, v in b.get('findings', {}).items():
+                findings[k] = findings.get(k, 0) + v
         kj = os.path.join(d, 'kernel.json')
         if os.path.exists(kj):
             k = json.load(open(kj))
@@ -29,7 +33,7 @@ def main():
     failed = sum(s['failed'] for s in suites)
     skipped = sum(s['skipped'] for s in suites)
     summary = {'passed': passed, 'failed': failed, 'skipped': skipped,
-               'kernels': kernels, 'suites': suites, **totals}
+               'kernels': kernels, 'suites': suites, 'console_findings': findings, **totals}
     with open(os.path.join(outdir, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=1)
 
@@ -42,9 +46,13 @@ def main():
         print(f'{s["name"]:<{w}}  {s["boot"]:<8} {s["passed"]:>5} {s["failed"]:>5} {s["skipped"]:>5}{mark}')
     print('-' * (w + 27))
     print(f'kernels: ' + ', '.join(f'{k["name"]} ({k["version"]}, smp={k["smp"]})' for k in kernels))
-    print(f'lockdep reports: {totals["lockdep_reports"]} unexpected, '
-          f'{totals["expected_lockdep_reports"]} expected; warnings: {totals["warnings"]}; '
-          f'BUGs: {totals["bugs"]}; hung tasks: {totals["hung_tasks"]}; '
+    for s in suites:
+        for k in s.get('skips', []):
+            print(f'skipped (allowlisted): {s["boot"]} {s["name"]} {k["case"]}: {k["reason"]}')
+    print(f'console findings: {sum(findings.values())} unexpected'
+          + (' (' + ', '.join(f'{v} {k}' for k, v in sorted(findings.items())) + ')' if findings else '')
+          + f'; lockdep reports: {totals["lockdep_reports"]} unexpected, '
+          f'{totals["expected_lockdep_reports"]} expected; '
           f'kmemleak leaks: {totals["kmemleak_leaks"]}')
     print(f'summary: {os.path.join(outdir, "summary.json")}')
     print(f'{passed} passed, {failed} failed, {skipped} skipped')

@@ -50,16 +50,31 @@ kmemleak_start() {
 }
 
 kmemleak_report() {
-	local n
-	if [ ! -w /sys/kernel/debug/kmemleak ]; then
+	local n scans=0
+	if [ ! -e /sys/kernel/debug/kmemleak ]; then
 		echo "# vmalock-kmemleak: unavailable" >&3
 		return 0
 	fi
 	# Objects younger than 5 s are never reported; two scans settle it.
+	# A scan that fails (kmemleak disabled itself: EPERM) is not counted.
 	sleep 6
-	echo scan > /sys/kernel/debug/kmemleak
-	echo scan > /sys/kernel/debug/kmemleak
-	n=$(grep -c '^unreferenced object' /sys/kernel/debug/kmemleak)
-	echo "# vmalock-kmemleak: $n" >&3
-	[ "$n" = 0 ] || sed 's/^/# kmemleak: /' /sys/kernel/debug/kmemleak >&3
+	echo scan 2>/dev/null > /sys/kernel/debug/kmemleak && scans=$((scans + 1))
+	echo scan 2>/dev/null > /sys/kernel/debug/kmemleak && scans=$((scans + 1))
+	n=$(grep -c '^unreferenced object' /sys/kernel/debug/kmemleak 2>/dev/null)
+	echo "# vmalock-kmemleak: ${n:-0} scans=$scans" >&3
+	[ "${n:-0}" = 0 ] || sed 's/^/# kmemleak: /' /sys/kernel/debug/kmemleak >&3
+}
+
+# health_report: what the kernel itself says at the end of the plan: its
+# taint mask, whether lockdep is still on (debug_locks) and whether kmemleak
+# still takes commands (a write fails with EPERM once it disabled itself).
+health_report() {
+	local dl=na kl=absent
+	[ -r /proc/lockdep_stats ] &&
+		dl=$(sed -n 's/^ *debug_locks: *//p' /proc/lockdep_stats)
+	if [ -e /sys/kernel/debug/kmemleak ]; then
+		# "scan=600" is the default period: a no-op when kmemleak is on.
+		if echo scan=600 2>/dev/null > /sys/kernel/debug/kmemleak; then kl=on; else kl=off; fi
+	fi
+	echo "# vmalock-health: tainted=$(cat /proc/sys/kernel/tainted) debug_locks=${dl:-na} kmemleak=$kl" >&3
 }

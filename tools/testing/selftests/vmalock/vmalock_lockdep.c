@@ -31,8 +31,9 @@ FIXTURE_SETUP(lockdep)
 {
 	self->fd = vl_open();
 	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", VL_DEV, strerror(errno));
-	if (!vl_allow_unsafe())
-		TH_LOG("warning: /sys/module/vmalock/parameters/allow_unsafe is not 1");
+	/* This boot loads the module with allow_unsafe=1 (a 0444 parameter). */
+	ASSERT_TRUE(vl_allow_unsafe())
+		TH_LOG("/sys/module/vmalock/parameters/allow_unsafe is not Y");
 	self->p = vl_anon(8);
 	ASSERT_NE(MAP_FAILED, self->p);
 	/* mmap_lock -> vm_lock: VMA writers under the mmap write lock. */
