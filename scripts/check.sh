@@ -144,14 +144,16 @@ if [ "$SELFTEST" = 1 ]; then
 		"$@"
 		echo "# vmalock-end: $name rc=$?"
 	}
+	kb=${built[main]:-$("$VMALOCK_TOP/scripts/build-kernel.sh" main)}
+	ktree=$(readlink -f "$kb/source")
 	{
 		host_suite scan_console python3 "$VMALOCK_TOP/scripts/test-scan-console.py" "${clean[@]}"
+		host_suite parse_results python3 "$VMALOCK_TOP/scripts/test-parse-results.py" "$ktree"
 		host_suite apt_debian_source python3 "$VMALOCK_TOP/scripts/test-apt-debian-source.py"
 	} > "$d/results.log" 2>&1
-	kb=${built[main]:-$("$VMALOCK_TOP/scripts/build-kernel.sh" main)}
 	python3 "$VMALOCK_TOP/scripts/parse-results.py" --host --boot host --kernel host \
-		--results "$d/results.log" --ktree "$(readlink -f "$kb/source")" \
-		--expect scan_console apt_debian_source > "$d/boot.json" ||
+		--results "$d/results.log" --ktree "$ktree" \
+		--expect scan_console parse_results apt_debian_source > "$d/boot.json" ||
 		die "parsing the host-side tests failed"
 	jsons+=("$d")
 
