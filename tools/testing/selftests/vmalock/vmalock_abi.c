@@ -274,9 +274,33 @@ TEST_F(abi, hold_errors)
 	}
 }
 
+/* Compare every field of STATS - *s0 with *want. */
+static void expect_delta(struct __test_metadata *_metadata, int fd,
+			 const struct vmalock_stats *s0, const struct vmalock_stats *want,
+			 const char *step)
+{
+	struct vmalock_stats d;
+
+	ASSERT_EQ(0, vl_stats_delta(fd, s0, &d)) TH_LOG("%s", step);
+	EXPECT_EQ(want->inserted, d.inserted) TH_LOG("%s: inserted", step);
+	EXPECT_EQ(want->released, d.released) TH_LOG("%s: released", step);
+	EXPECT_EQ(want->reclaimed, d.reclaimed) TH_LOG("%s: reclaimed", step);
+	EXPECT_EQ(want->skipped_contended, d.skipped_contended)
+		TH_LOG("%s: skipped_contended", step);
+	EXPECT_EQ(want->in_use, d.in_use) TH_LOG("%s: in_use", step);
+	EXPECT_EQ(want->lru, d.lru) TH_LOG("%s: lru", step);
+	EXPECT_EQ(want->zc_mapped, d.zc_mapped) TH_LOG("%s: zc_mapped", step);
+}
+
+/*
+ * Each step changes the counters by exactly what it did. This suite is
+ * the only user of the pool while it runs and puts the guest under no
+ * memory pressure, so nothing else (the shrinker) changes them.
+ */
 TEST_F(abi, stats_basic)
 {
-	struct vmalock_stats s;
+	struct vmalock_stats s, s0, s2, want = { 0 };
+	uint64_t freed = 0, skipped = ~0ULL;
 
 	memset(&s, 0xff, sizeof(s));
 	ASSERT_EQ(0, vl_ioctl(self->fd, VMALOCK_IOC_STATS, &s));
@@ -285,18 +309,130 @@ TEST_F(abi, stats_basic)
 	EXPECT_GT(1ULL << 40, s.lru);
 	EXPECT_LE(s.reclaimed, s.released);
 	EXPECT_LE(s.in_use, s.inserted);
+	/* Module-wide: the same through any open file. */
+	ASSERT_EQ(0, vl_stats(self->fd, &s0));
+	ASSERT_EQ(0, vl_stats(self->fd2, &s2));
+	EXPECT_EQ(0, memcmp(&s0, &s2, sizeof(s0)));
+	expect_delta(_metadata, self->fd, &s0, &want, "no change");
+
+	/* ALLOC: 4 new pages in use. */
+	ASSERT_EQ(0, vl_alloc(self->fd, self->map, 4));
+	want.inserted = 4;
+	want.in_use = 4;
+	expect_delta(_metadata, self->fd, &s0, &want, "ALLOC 4");
+	/* RELEASE 3 of them: in use -> LRU. */
+	ASSERT_EQ(0, vl_release(self->fd, self->map, 3));
+	want.released = 3;
+	want.in_use = 1;
+	want.lru = 3;
+	expect_delta(_metadata, self->fd, &s0, &want, "RELEASE 3");
+	/* ALLOC of a released page takes it back: not inserted again. */
+	ASSERT_EQ(0, vl_alloc(self->fd, self->map + 2 * VL_PAGE, 1));
+	want.in_use = 2;
+	want.lru = 2;
+	expect_delta(_metadata, self->fd, &s0, &want, "ALLOC of a released page");
+	/* ZC pages are counted apart from the pool. */
+	ASSERT_EQ(0, vl_zc_map(self->fd, self->map + 8 * VL_PAGE, 2 * VL_PAGE, 1, NULL));
+	want.zc_mapped = 2;
+	expect_delta(_metadata, self->fd, &s0, &want, "ZC_MAP 2");
+	/* Refused calls change nothing. */
+	EXPECT_EQ(-EBUSY, vl_alloc(self->fd, self->map, 4));
+	EXPECT_EQ(-EINVAL, vl_release(self->fd, self->map, 2));
+	EXPECT_EQ(-EBUSY, vl_zc_map(self->fd, self->map, VL_PAGE, 1, NULL));
+	expect_delta(_metadata, self->fd, &s0, &want, "refused calls");
+	/* Reclaim: the 2 LRU pages are freed. */
+	ASSERT_EQ(0, vl_reclaim(self->fd, VMALOCK_RECLAIM_VMA_TRYLOCK, VMALOCK_MAX_PAGES, &freed,
+				&skipped));
+	EXPECT_EQ(2, freed);
+	EXPECT_EQ(0, skipped);
+	want.reclaimed = 2;
+	want.lru = 0;
+	expect_delta(_metadata, self->fd, &s0, &want, "RECLAIM");
+	/* RELEASE the rest, close: in_use and lru are back where they were. */
+	ASSERT_EQ(0, vl_release(self->fd, self->map + 2 * VL_PAGE, 2));
+	want.released = 5;
+	want.in_use = 0;
+	want.lru = 2;
+	expect_delta(_metadata, self->fd, &s0, &want, "RELEASE 2");
+	ASSERT_EQ(0, munmap(self->map, MAP_PAGES * VL_PAGE));
+	self->map = NULL;
+	close(self->fd);
+	self->fd = vl_open();
+	ASSERT_LE(0, self->fd);
+	/* The file's pages are freed without counting them. */
+	EXPECT_EQ(0, vl_stats_settle(self->fd, &s0, &s, 2000));
+	want.lru = 0;
+	expect_delta(_metadata, self->fd, &s0, &want, "file closed");
 }
 
+/*
+ * RECLAIM frees exactly the pages on the LRU, up to nr_to_scan, oldest
+ * release first, and they are zapped; no lock is contended here.
+ */
 TEST_F(abi, reclaim_basic)
 {
 	uint64_t freed = ~0ULL, skipped = ~0ULL;
+	struct vmalock_stats s0, d;
+	unsigned char vec[MAP_PAGES];
+	unsigned int i;
+	uint64_t v;
 
+	/* Only this test's pages may be on the LRU (nothing else uses the pool). */
+	ASSERT_EQ(0, vl_stats(self->fd, &s0));
+	ASSERT_EQ(0, s0.lru) TH_LOG("%llu pages of someone else on the LRU",
+				    (unsigned long long)s0.lru);
+	/* Nothing on the LRU: nothing freed, nothing contended. */
 	ASSERT_EQ(0, vl_reclaim(self->fd, VMALOCK_RECLAIM_VMA_TRYLOCK, 1, &freed, &skipped));
-	EXPECT_GE(1, freed);
-	EXPECT_GE(1, skipped);
+	EXPECT_EQ(0, freed);
+	EXPECT_EQ(0, skipped);
 	ASSERT_EQ(0, vl_reclaim(self->fd, VMALOCK_RECLAIM_MMAP_TRYLOCK, VMALOCK_MAX_PAGES,
 				&freed, &skipped));
-	EXPECT_GE(VMALOCK_MAX_PAGES, freed);
+	EXPECT_EQ(0, freed);
+	EXPECT_EQ(0, skipped);
+
+	/* 8 pages released in order 0 .. 7: a pass of 3 frees 0, 1 and 2. */
+	ASSERT_EQ(0, vl_alloc(self->fd, self->map, 8));
+	for (i = 0; i < 8; i++) {
+		ASSERT_EQ(0, vl_release(self->fd, self->map + i * VL_PAGE, 1));
+	}
+	freed = skipped = ~0ULL;
+	ASSERT_EQ(0, vl_reclaim(self->fd, VMALOCK_RECLAIM_VMA_TRYLOCK, 3, &freed, &skipped));
+	EXPECT_EQ(3, freed);
+	EXPECT_EQ(0, skipped);
+	ASSERT_EQ(0, vl_stats_delta(self->fd, &s0, &d));
+	EXPECT_EQ(3, d.reclaimed);
+	EXPECT_EQ(5, d.lru);
+	EXPECT_EQ(0, d.skipped_contended);
+	ASSERT_EQ(5, vl_mincore(self->map, MAP_PAGES, vec));
+	for (i = 0; i < 8; i++) {
+		EXPECT_EQ(i >= 3, vec[i] & 1) TH_LOG("page %u", i);
+	}
+	EXPECT_EQ(SIGBUS, vl_probe_read(self->map, &v));
+	EXPECT_EQ(0, vl_probe_read(self->map + 3 * VL_PAGE, &v));
+
+	/* The mmap_lock strategy frees the other 5, no more than there are. */
+	freed = skipped = ~0ULL;
+	ASSERT_EQ(0, vl_reclaim(self->fd, VMALOCK_RECLAIM_MMAP_TRYLOCK, VMALOCK_MAX_PAGES,
+				&freed, &skipped));
+	EXPECT_EQ(5, freed);
+	EXPECT_EQ(0, skipped);
+	ASSERT_EQ(0, vl_stats_delta(self->fd, &s0, &d));
+	EXPECT_EQ(8, d.reclaimed);
+	EXPECT_EQ(0, d.lru);
+	EXPECT_EQ(0, d.in_use);
+	EXPECT_EQ(8, d.released);
+	EXPECT_EQ(0, d.skipped_contended);
+	EXPECT_EQ(0, vl_mincore(self->map, MAP_PAGES, NULL));
+	EXPECT_EQ(SIGBUS, vl_probe_read(self->map + 7 * VL_PAGE, &v));
+
+	/* Empty again. */
+	freed = skipped = ~0ULL;
+	ASSERT_EQ(0, vl_reclaim(self->fd, VMALOCK_RECLAIM_VMA_TRYLOCK, VMALOCK_MAX_PAGES, &freed,
+				&skipped));
+	EXPECT_EQ(0, freed);
+	EXPECT_EQ(0, skipped);
+	ASSERT_EQ(0, vl_stats_delta(self->fd, &s0, &d));
+	EXPECT_EQ(8, d.reclaimed);
 }
 
 TEST_F(abi, mmap_rules)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +28,48 @@ uint64_t vl_now_ns(void)
 uint64_t vl_ms_since(uint64_t t0_ns)
 {
 	return (vl_now_ns() - t0_ns) / 1000000ULL;
+}
+
+int vl_env_u64(const char *name, uint64_t *val)
+{
+	const char *s = getenv(name);
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s)
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || *s == '-')
+		return -EINVAL;
+	*val = v;
+	return 1;
+}
+
+uint64_t vl_random_seed(void)
+{
+	uint64_t seed;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ vl_now_ns();
+	return seed;
+}
+
+uint64_t vl_task_size(void)
+{
+	/*
+	 * With 5-level paging a process may map at 1 << 47 (MAP_FIXED: mmap()'s
+	 * default window stays below it); with 4-level paging that is past
+	 * TASK_SIZE and mmap() fails.
+	 */
+	void *hi = (void *)(1UL << 47);
+	void *p = mmap(hi, VL_PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+		       -1, 0);
+
+	if (p == MAP_FAILED)
+		return (1ULL << 47) - VL_PAGE;
+	munmap(p, VL_PAGE);
+	return p == hi ? (1ULL << 56) - VL_PAGE : (1ULL << 47) - VL_PAGE;
 }
 
 int vl_open(void)
@@ -64,6 +107,31 @@ int vl_stats(int fd, struct vmalock_stats *s)
 {
 	memset(s, 0, sizeof(*s));
 	return vl_ioctl(fd, VMALOCK_IOC_STATS, s);
+}
+
+void vl_stats_sub(const struct vmalock_stats *s, const struct vmalock_stats *s0,
+		  struct vmalock_stats *d)
+{
+	d->inserted = s->inserted - s0->inserted;
+	d->released = s->released - s0->released;
+	d->reclaimed = s->reclaimed - s0->reclaimed;
+	d->skipped_contended = s->skipped_contended - s0->skipped_contended;
+	d->in_use = s->in_use - s0->in_use;
+	d->lru = s->lru - s0->lru;
+	d->zc_mapped = s->zc_mapped - s0->zc_mapped;
+}
+
+int vl_stats_delta(int fd, const struct vmalock_stats *s0, struct vmalock_stats *d)
+{
+	struct vmalock_stats s;
+	int ret = vl_stats(fd, &s);
+
+	if (ret) {
+		memset(d, 0, sizeof(*d));
+		return ret;
+	}
+	vl_stats_sub(&s, s0, d);
+	return 0;
 }
 
 int vl_alloc(int fd, void *addr, uint64_t npages)
@@ -238,6 +306,29 @@ int vl_probe_write(volatile void *p, uint64_t val)
 	return probe(p, &val, true);
 }
 
+long vl_probe_check_pattern(const void *p, size_t len, uint64_t seed, uint64_t first_word,
+			    int *sig)
+{
+	const volatile uint64_t *w = p;
+	volatile size_t i = 0;
+	int s;
+
+	probe_install();
+	s = sigsetjmp(probe_env, 1);
+	*sig = s;
+	if (s)
+		return i;
+	probe_active = 1;
+	for (; i < len / 8; i++) {
+		if (w[i] != vl_pattern(seed, first_word + i)) {
+			probe_active = 0;
+			return i;
+		}
+	}
+	probe_active = 0;
+	return -1;
+}
+
 /*
  * Cached: glob() allocates, and an allocation may need the mmap lock,
  * which a test may be holding through the hook.
@@ -346,6 +437,69 @@ static int read_small(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+int vl_task_state(pid_t pid, pid_t tid)
+{
+	char path[64], buf[512], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	if (read_small(path, buf, sizeof(buf)))
+		return errno ? -errno : -EIO;
+	/* "tid (comm) S ...": comm may hold spaces and parentheses. */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || !p[2])
+		return -EINVAL;
+	return (unsigned char)p[2];
+}
+
+long vl_task_syscall(pid_t pid, pid_t tid)
+{
+	char path[64], buf[256], *end;
+	long nr;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)pid, (int)tid);
+	if (read_small(path, buf, sizeof(buf)))
+		return errno ? -errno : -EIO;
+	if (!strncmp(buf, "running", 7))
+		return -EBUSY;
+	nr = strtol(buf, &end, 10);
+	if (end == buf)
+		return -EINVAL;
+	return nr < 0 ? -ENODATA : nr;
+}
+
+int vl_wait_task_blocked(pid_t pid, pid_t tid, const char *states, long nr,
+			 unsigned int timeout_ms, int *last, long *last_nr)
+{
+	uint64_t t0 = vl_now_ns();
+
+	for (;;) {
+		int st = vl_task_state(pid, tid);
+		long sc = -1;
+
+		if (last)
+			*last = st;
+		if (st < 0)
+			return st;
+		if (st && strchr(states, st)) {
+			/* Asleep: in which system call? */
+			sc = nr >= 0 ? vl_task_syscall(pid, tid) : nr;
+			if (last_nr)
+				*last_nr = sc;
+			if (nr < 0 || sc == nr) {
+				/* Still asleep once the syscall file saw it off the CPU? */
+				st = vl_task_state(pid, tid);
+				if (last)
+					*last = st;
+				if (st > 0 && strchr(states, st))
+					return 0;
+			}
+		}
+		if (vl_ms_since(t0) >= timeout_ms)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+}
+
 bool vl_allow_unsafe(void)
 {
 	char buf[16];
@@ -380,6 +534,7 @@ static void *holder_fn(void *arg)
 	struct vl_holder *h = arg;
 	int ret;
 
+	h->tid = gettid();
 	h->started_ns = vl_now_ns();
 	ret = vl_hold(h->fd, h->cmd, h->addr, h->ms, h->flags);
 	h->ended_ns = vl_now_ns();
@@ -390,6 +545,7 @@ static void *holder_fn(void *arg)
 
 int vl_holder_start(struct vl_holder *h)
 {
+	h->tid = 0;
 	h->started_ns = 0;
 	h->ended_ns = 0;
 	h->ret = 0;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/types.h>
 #include <linux/vmalock.h>
 
 #define VL_DEV		"/dev/vmalock"
@@ -33,6 +34,20 @@
 uint64_t vl_now_ns(void);
 uint64_t vl_ms_since(uint64_t t0_ns);
 
+/*
+ * vl_env_u64() - read a number (decimal, or hex with 0x) from environment
+ * variable @name into *@val. Returns 0 when the variable is not set (*@val
+ * unchanged), 1 when it was read, -EINVAL when it is not a number.
+ */
+int vl_env_u64(const char *name, uint64_t *val);
+/* A seed for vl_rand() that differs from run to run: getrandom(), else time ^ pid. */
+uint64_t vl_random_seed(void);
+/*
+ * TASK_SIZE of this process: the first address that is not a user address
+ * (0x7ffffffff000 with 4-level paging, 0xfffffffffff000 with 5-level).
+ */
+uint64_t vl_task_size(void);
+
 /* open("/dev/vmalock"); -1 on failure (errno set). */
 int vl_open(void);
 /* mmap a vmalock mapping of npages on fd (shared, RW); MAP_FAILED on error. */
@@ -44,6 +59,11 @@ void *vl_anon(size_t npages);
 int vl_ioctl(int fd, unsigned long cmd, void *arg);
 int vl_lookup(int fd, uint64_t addr, uint32_t mode, struct vmalock_lookup *out);
 int vl_stats(int fd, struct vmalock_stats *s);
+/* *d = *s - *s0, field by field. */
+void vl_stats_sub(const struct vmalock_stats *s, const struct vmalock_stats *s0,
+		  struct vmalock_stats *d);
+/* STATS now minus *s0 into *d; 0 or -errno. */
+int vl_stats_delta(int fd, const struct vmalock_stats *s0, struct vmalock_stats *d);
 int vl_alloc(int fd, void *addr, uint64_t npages);
 int vl_release(int fd, void *addr, uint64_t npages);
 int vl_zc_map(int fd, void *addr, uint64_t len, uint64_t seed, uint64_t *mapped);
@@ -73,6 +93,13 @@ long vl_mincore(void *addr, size_t npages, unsigned char *vec);
  */
 int vl_probe_read(const volatile void *p, uint64_t *val);
 int vl_probe_write(volatile void *p, uint64_t val);
+/*
+ * vl_check_pattern() on memory that may be unmapped under it (e.g. a
+ * released pool page that the shrinker may reclaim): *sig gets 0, or the
+ * signal (SIGBUS/SIGSEGV) raised by the word returned.
+ */
+long vl_probe_check_pattern(const void *p, size_t len, uint64_t seed, uint64_t first_word,
+			    int *sig);
 
 /* The shrinker's debugfs directory (/sys/kernel/debug/shrinker/vmalock-*). */
 int vl_shrinker_dir(char *buf, size_t len);
@@ -83,6 +110,30 @@ long vl_shrinker_count(void);
 /* echo 2 > /proc/sys/vm/drop_caches; 0 or -errno. */
 int vl_drop_slab(void);
 
+/*
+ * vl_task_state() - the state letter of thread @tid of process @pid from
+ * /proc/@pid/task/@tid/stat: 'R' running, 'S' interruptible sleep, 'D'
+ * uninterruptible sleep (also TASK_KILLABLE, which is TASK_WAKEKILL |
+ * TASK_UNINTERRUPTIBLE), 'Z', ...; -errno if it cannot be read.
+ */
+int vl_task_state(pid_t pid, pid_t tid);
+/*
+ * vl_task_syscall() - the number of the system call thread @tid of process
+ * @pid is blocked in, from /proc/@pid/task/@tid/syscall; -EBUSY if it is
+ * running, -ENODATA if it is blocked outside a system call, -errno if the
+ * file cannot be read.
+ */
+long vl_task_syscall(pid_t pid, pid_t tid);
+/*
+ * vl_wait_task_blocked() - poll, every millisecond for up to @timeout_ms,
+ * until thread @tid of @pid is in one of the @states (e.g. "D") and, if
+ * @nr >= 0, blocked in system call @nr. Returns 0 once it is, -ETIMEDOUT
+ * if it never was, or the error of reading its state. *@last (may be NULL)
+ * gets the last state letter seen, *@last_nr the last system call.
+ */
+int vl_wait_task_blocked(pid_t pid, pid_t tid, const char *states, long nr,
+			 unsigned int timeout_ms, int *last, long *last_nr);
+
 /* Module parameter allow_unsafe (false when absent). */
 bool vl_allow_unsafe(void);
 /* debug_locks from /proc/lockdep_stats: 1, 0, or -1 when unavailable. */
@@ -92,7 +143,8 @@ bool vl_module_loaded(void);
 
 /*
  * A thread that runs one HOLD ioctl. started_ns is taken just before the
- * ioctl, ended_ns just after it.
+ * ioctl, ended_ns just after it; tid is the thread's id, set before
+ * started_ns.
  */
 struct vl_holder {
 	int fd;
@@ -101,6 +153,7 @@ struct vl_holder {
 	uint32_t ms;
 	uint32_t flags;
 	pthread_t thread;
+	volatile pid_t tid;
 	volatile uint64_t started_ns;
 	volatile uint64_t ended_ns;
 	volatile int ret;

@@ -8,7 +8,8 @@
  *    report the VMA as it is then;
  *  - RCU, WAIT and UNLOCKED lookups of another VMA: succeed at once; MMAP
  *    blocks;
- *  - SIGKILL during any of these waits ends the process within 1 s.
+ *  - SIGKILL during any of these waits, sent once the waiter is seen
+ *    asleep in it (state D in the ioctl), ends the process within 1 s.
  * "Blocks": returned at least 80% of HOLD_MS after the hold began.
  * "At once": returned within 40% of HOLD_MS, the hold still going on.
  */
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -319,8 +321,8 @@ TEST_F(hold, vma_read)
 
 /*
  * SIGKILL during a wait: a child holds (one thread) and waits (another);
- * the parent kills it once it is blocked. The whole process must be gone
- * within KILL_MS.
+ * the parent kills it once it sees the waiter asleep in the wait. The whole
+ * process must be gone within KILL_MS.
  */
 FIXTURE(kill) {
 	int fd;
@@ -354,10 +356,17 @@ FIXTURE_TEARDOWN(kill)
 	close(self->fd);
 }
 
+/*
+ * The child: x is held (write-locked by HOLD_MMAP_WRITE, or read-locked by
+ * HOLD_VMA_READ) by a holder thread; the main thread then blocks on it in
+ * the variant's call (W_NONE: only the holder, asleep in its hold, is the
+ * waiter). The child tells the parent which thread is the waiter by
+ * writing its tid to wfd, right before the waiter's call.
+ */
 static void kill_child(int fd, int wfd, enum waiter waiter, unsigned long hold_cmd)
 {
 	struct vl_holder h = { .fd = fd, .cmd = hold_cmd, .ms = VMALOCK_HOLD_MAX_MS };
-	char c = 'r';
+	pid_t tid;
 	char *x;
 
 	/* ALLOC and ZC_MAP wait on the file's own VMA, the others on anonymous memory. */
@@ -380,9 +389,12 @@ static void kill_child(int fd, int wfd, enum waiter waiter, unsigned long hold_c
 	} else {
 		if (vl_holder_start(&h))
 			_exit(3);
-		usleep(200000);
+		/* The holder's tid is set before it calls the ioctl. */
+		while (!__atomic_load_n(&h.started_ns, __ATOMIC_ACQUIRE))
+			usleep(1000);
 	}
-	if (write(wfd, &c, 1) != 1)
+	tid = waiter == W_NONE ? h.tid : gettid();
+	if (write(wfd, &tid, sizeof(tid)) != sizeof(tid))
 		_exit(5);
 	switch (waiter) {
 	case W_NONE:
@@ -413,11 +425,11 @@ static void kill_child(int fd, int wfd, enum waiter waiter, unsigned long hold_c
 
 TEST_F(kill, sigkill_ends_wait)
 {
-	int pfd[2], status = 0;
+	int pfd[2], status = 0, state = 0, ret;
 	struct pollfd p;
+	pid_t pid, tid = 0, w = 0;
+	long nr = -1;
 	uint64_t t0;
-	pid_t pid, w = 0;
-	char c;
 
 	ASSERT_EQ(0, pipe(pfd));
 	pid = fork();
@@ -428,12 +440,33 @@ TEST_F(kill, sigkill_ends_wait)
 	}
 	close(pfd[1]);
 	p = (struct pollfd){ .fd = pfd[0], .events = POLLIN };
-	if (poll(&p, 1, START_MS + 1000) != 1 || read(pfd[0], &c, 1) != 1) {
+	if (poll(&p, 1, START_MS + 1000) != 1 || read(pfd[0], &tid, sizeof(tid)) != sizeof(tid) ||
+	    tid <= 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
 		ASSERT_TRUE(0) TH_LOG("child not ready, status %#x", status);
 	}
-	usleep(200000);		/* the child is blocked now */
+	close(pfd[0]);
+	/*
+	 * The waiter must be asleep in the wait before the kill: in the ioctl,
+	 * in state D. The waits are killable (mmap_read_lock_killable() in
+	 * vma_start_read_unlocked(), the hold's sleep in 10 ms steps), and
+	 * TASK_KILLABLE is TASK_WAKEKILL | TASK_UNINTERRUPTIBLE, which
+	 * /proc/<pid>/task/<tid>/stat shows as 'D' (a task in an interruptible
+	 * sleep, 'S', would be asleep somewhere else).
+	 */
+	t0 = vl_now_ns();
+	ret = vl_wait_task_blocked(pid, tid, "D", __NR_ioctl, START_MS, &state, &nr);
+	if (ret) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		ASSERT_EQ(0, ret)
+			TH_LOG("the waiter (tid %d) never slept in the ioctl: state '%c' (%d), "
+			       "syscall %ld, child status %#x",
+			       (int)tid, state > 0 ? state : '?', state, nr, status);
+	}
+	TH_LOG("the waiter (tid %d) is in state '%c' in syscall %ld after %llu ms", (int)tid, state,
+	       nr, (unsigned long long)vl_ms_since(t0));
 	ASSERT_EQ(0, waitpid(pid, &status, WNOHANG)) TH_LOG("the child ended early: %#x", status);
 	t0 = vl_now_ns();
 	ASSERT_EQ(0, kill(pid, SIGKILL));
