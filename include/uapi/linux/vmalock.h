@@ -117,7 +117,10 @@ struct vmalock_hold {
  * pages with the pattern of seed (see vmalock_pattern() below) and map them
  * at addr with vma_start_read_unlocked() + vm_insert_pages(). addr and len
  * page aligned, len > 0, [addr, addr + len) inside the file's VMA and not
- * already mapped (EBUSY). Errors: EINVAL impostor or bad range.
+ * already mapped (EBUSY). Errors: EINVAL impostor or bad range; EFAULT
+ * if the argument cannot be read or written back, checked before anything
+ * is mapped (no page mapped, STATS unchanged: a retry with a writable
+ * argument succeeds).
  */
 struct vmalock_zc_map {
 	__u64 addr;		/* in */
@@ -132,6 +135,8 @@ struct vmalock_zc_map {
  * with its contents (not counted as inserted); a missing one is a new
  * zeroed page inserted with
  * vma_start_read_unlocked() + vm_insert_page(). EBUSY if a page is in use.
+ * The new pages are allocated before any lock is taken; EAGAIN if reclaim
+ * kept emptying slots of the range while ALLOC allocated (4 tries).
  * VMALOCK_IOC_RELEASE: put npages in-use pages at addr on the LRU, still
  * mapped; the shrinker may reclaim them (zap + free) at any time after.
  * EINVAL if a page is not in use. npages: 1 .. VMALOCK_MAX_PAGES.
@@ -191,7 +196,10 @@ struct vmalock_user_read {
  * shrinker's scan does, with the given strategy (for comparison):
  * VMA_TRYLOCK is lock_vma_under_rcu() (what the shrinker uses);
  * MMAP_TRYLOCK is mmap_read_trylock() + vma_lookup() (stock binder's old
- * fallback). nr_to_scan: 1 .. VMALOCK_MAX_PAGES.
+ * fallback). nr_to_scan: 1 .. VMALOCK_MAX_PAGES. A released page whose
+ * address no VMA covers any more (munmap() of part of the mapping) is
+ * freed and counted as reclaimed; a contended VMA or mmap lock ends the
+ * pass for that file (skipped).
  */
 enum vmalock_reclaim_mode {
 	VMALOCK_RECLAIM_VMA_TRYLOCK	= 0,
