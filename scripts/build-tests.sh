@@ -26,6 +26,7 @@ CFLAGS=(-static -O2 -g -Wall -D_GNU_SOURCE -isystem "$kb/usr/include"
 	-I "$ST" -I "$VMALOCK_TOP/include/uapi")
 
 # cc OUT SRC... [-- LIBS]: compile only when a source is newer.
+EXTRA_CFLAGS=()
 cc_prog() {
 	local o=$1
 	shift
@@ -35,7 +36,7 @@ cc_prog() {
 	local newest
 	newest=$(ls -t "${srcs[@]}" "$0" | head -1)
 	if [ ! -x "$o" ] || [ "$newest" -nt "$o" ]; then
-		gcc "${CFLAGS[@]}" -I "$(dirname "${srcs[0]}")" -o "$o" "${srcs[@]}" "${libs[@]}" 2>"$o.log" ||
+		gcc "${CFLAGS[@]}" "${EXTRA_CFLAGS[@]}" -I "$(dirname "${srcs[0]}")" -o "$o" "${srcs[@]}" "${libs[@]}" 2>"$o.log" ||
 			{ cat "$o.log" >&2; die "building $(basename "$o") failed"; }
 		rm -f "$o.log"
 	fi
@@ -48,7 +49,8 @@ cc_prog "$out/bin/proc-maps-race" "$ST/proc/proc-maps-race.c" -- -lpthread
 cc_prog "$out/bin/merge" "$ST/mm/merge.c" "$ST/mm/vm_util.c" "$ST/mm/hugepage_settings.c" -- -lrt -lpthread -lm
 cc_prog "$out/bin/binderfs_test" "$ST/filesystems/binderfs/binderfs_test.c" -- -lpthread
 
-# Project selftests.
+# Project selftests: warning-free (the peer suites are built as the tree has them).
+EXTRA_CFLAGS=(-Werror)
 for src in "$VMALOCK_TOP"/tools/testing/selftests/vmalock/*.c; do
 	[ -f "$src" ] || continue
 	case $src in */vmalock_lib.c) continue ;; esac
@@ -57,6 +59,7 @@ for src in "$VMALOCK_TOP"/tools/testing/selftests/vmalock/*.c; do
 		extra=("$VMALOCK_TOP/tools/testing/selftests/vmalock/vmalock_lib.c")
 	cc_prog "$out/bin/$(basename "$src" .c)" "$src" "${extra[@]}" -- -lpthread
 done
+EXTRA_CFLAGS=()
 [ -f "$VMALOCK_TOP/samples/vmalock_demo.c" ] &&
 	cc_prog "$out/bin/vmalock-demo" "$VMALOCK_TOP/samples/vmalock_demo.c"
 
