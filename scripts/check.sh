@@ -138,11 +138,11 @@ if [ "$SELFTEST" = 1 ]; then
 		[ -z "$report" ] && clean+=("$OUTDIR/$b/console.log")
 	done
 	host_suite() {
-		local name=$1
+		local name=$1 rc=0
 		shift
 		echo "# vmalock-suite: $name"
-		"$@"
-		echo "# vmalock-end: $name rc=$?"
+		"$@" || rc=$?
+		echo "# vmalock-end: $name rc=$rc"
 	}
 	kb=${built[main]:-$("$VMALOCK_TOP/scripts/build-kernel.sh" main)}
 	ktree=$(readlink -f "$kb/source")
