@@ -381,7 +381,9 @@ impl FileState {
     pub(crate) fn alloc(&self, mm: &MmWithUser, range: PageRange) -> Result {
         const TRIES: usize = 4;
         let mut pages = KVVec::new();
-        let mut want = self.count_empty(self.guess_first(range)?, range.npages).unwrap_or(0);
+        let mut want = self
+            .count_empty(self.guess_first(range)?, range.npages)
+            .unwrap_or(0);
         for _ in 0..TRIES {
             while pages.len() < want {
                 pages.push(Page::alloc_page(GFP_KERNEL | __GFP_ZERO)?, GFP_KERNEL)?;
@@ -609,19 +611,25 @@ impl FileState {
     /// `mm_lock` (no insert at that address meanwhile) and a check, under the mmap or VMA lock
     /// of the file's mm, that no VMA covers the address.
     fn free_unmapped(&self, idx: usize) -> bool {
-        let page = {
-            let mut inner = self.inner.lock();
-            if inner.slots[idx].state != State::Lru {
-                return false;
-            }
-            inner.lru_remove(idx);
-            inner.slots[idx].state = State::Empty;
-            sub(&STATS.lru, 1);
-            inner.slots[idx].page.take()
+        let Some(page) = self.take_lru_page(idx) else {
+            return false;
         };
         drop(page);
         add(&STATS.reclaimed, 1);
         true
+    }
+
+    /// Takes LRU page `idx` off the LRU (its slot becomes `Empty`) for reclaim; `None` if the
+    /// slot is not on the LRU any more. The caller zaps and frees it. Needs `mm_lock`.
+    fn take_lru_page(&self, idx: usize) -> Option<Page> {
+        let mut inner = self.inner.lock();
+        if inner.slots[idx].state != State::Lru {
+            return None;
+        }
+        inner.lru_remove(idx);
+        inner.slots[idx].state = State::Empty;
+        sub(&STATS.lru, 1);
+        inner.slots[idx].page.take()
     }
 
     /// Moves LRU page `idx`, which cannot be reclaimed now, to the LRU's tail.
@@ -643,15 +651,8 @@ impl FileState {
             self.rotate(idx);
             return false;
         }
-        let page = {
-            let mut inner = self.inner.lock();
-            if inner.slots[idx].state != State::Lru {
-                return false;
-            }
-            inner.lru_remove(idx);
-            inner.slots[idx].state = State::Empty;
-            sub(&STATS.lru, 1);
-            inner.slots[idx].page.take()
+        let Some(page) = self.take_lru_page(idx) else {
+            return false;
         };
         // Still holding `mm_lock`: nobody can insert a new page here before the zap.
         vma.zap_vma_range(addr, PAGE_SIZE);

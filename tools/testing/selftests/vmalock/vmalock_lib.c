@@ -226,6 +226,21 @@ void vl_fill_pattern(void *p, size_t len, uint64_t seed)
 		w[i] = vl_pattern(seed, i);
 }
 
+int vl_page_holds(const void *p, uint64_t seed, uint64_t first_word)
+{
+	const uint64_t *w = p;
+	bool zero = true, pat = true;
+	size_t i;
+
+	for (i = 0; i < VL_PAGE / 8; i++) {
+		if (w[i])
+			zero = false;
+		if (w[i] != vl_pattern(seed, first_word + i))
+			pat = false;
+	}
+	return pat ? 1 : zero ? 0 : -1;
+}
+
 long vl_check_pattern(const void *p, size_t len, uint64_t seed, uint64_t first_word)
 {
 	const volatile uint64_t *w = p;

@@ -81,6 +81,11 @@ uint64_t vl_fnv1a(const void *buf, size_t len);
 uint64_t vl_fnv1a_pattern(uint64_t seed, uint64_t first_word, size_t len);
 /* Write the pattern of seed to len bytes at p, words counted from p. */
 void vl_fill_pattern(void *p, size_t len, uint64_t seed);
+/*
+ * What one page at p holds: 1 the pattern of seed (first_word is the word
+ * index of p), 0 all zeroes, -1 neither.
+ */
+int vl_page_holds(const void *p, uint64_t seed, uint64_t first_word);
 /* First word index (from p) that does not match, or -1. */
 long vl_check_pattern(const void *p, size_t len, uint64_t seed, uint64_t first_word);
 

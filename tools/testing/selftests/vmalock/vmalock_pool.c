@@ -118,17 +118,7 @@ static struct vmalock_stats delta(int fd, const struct vmalock_stats *s0)
 /* 1: the page holds the pattern of seed (words counted from p), 0: zeroes, -1: neither. */
 static int page_holds(const char *p, uint64_t seed, uint64_t first_word)
 {
-	const uint64_t *w = (const uint64_t *)p;
-	bool zero = true, pat = true;
-	size_t i;
-
-	for (i = 0; i < VL_PAGE / 8; i++) {
-		if (w[i])
-			zero = false;
-		if (w[i] != vl_pattern(seed, first_word + i))
-			pat = false;
-	}
-	return pat ? 1 : zero ? 0 : -1;
+	return vl_page_holds(p, seed, first_word);
 }
 
 TEST_F(pool, alloc_new_pages_zeroed)

@@ -495,24 +495,13 @@ struct worker {
 	unsigned long ops;
 };
 
-/* 1: all of the page is the pattern, 0: all zero, -1: neither, -sig. */
+/* 1: all of the page is the pattern, 0: all zero, -1: neither, -100 - sig. */
 static int page_is(char *page, uint64_t seed, uint64_t first_word)
 {
-	const uint64_t *w = (const uint64_t *)page;
 	uint64_t v;
-	bool zero = true, pat = true;
-	size_t i;
 	int sig = vl_probe_read(page, &v);
 
-	if (sig)
-		return -100 - sig;
-	for (i = 0; i < VL_PAGE / 8; i++) {
-		if (w[i])
-			zero = false;
-		if (w[i] != vl_pattern(seed, first_word + i))
-			pat = false;
-	}
-	return pat ? 1 : zero ? 0 : -1;
+	return sig ? -100 - sig : vl_page_holds(page, seed, first_word);
 }
 
 static void *pool_worker(void *arg)
