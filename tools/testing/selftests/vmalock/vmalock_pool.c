@@ -115,11 +115,6 @@ static struct vmalock_stats delta(int fd, const struct vmalock_stats *s0)
  * found reclaimed must equal the reclaimed delta.
  */
 
-/* 1: the page holds the pattern of seed (words counted from p), 0: zeroes, -1: neither. */
-static int page_holds(const char *p, uint64_t seed, uint64_t first_word)
-{
-	return vl_page_holds(p, seed, first_word);
-}
 
 TEST_F(pool, alloc_new_pages_zeroed)
 {
@@ -231,7 +226,7 @@ TEST_F(pool, realloc_takes_back_contents)
 	/* In use again: nothing can be reclaimed from now on. */
 	d = delta(self->fd, &self->s0);
 	for (i = 0; i < 8; i++) {
-		int r = page_holds(PG(8 + i), 3, i * VL_PAGE / 8);
+		int r = vl_page_holds(PG(8 + i), 3, i * VL_PAGE / 8);
 
 		EXPECT_NE(-1, r) TH_LOG("page %u is neither its old data nor zeroed", 8 + i);
 		if (r == 1)
