@@ -57,9 +57,12 @@ kmemleak_report() {
 	fi
 	# Objects younger than 5 s are never reported; two scans settle it.
 	# A scan that fails (kmemleak disabled itself: EPERM) is not counted.
+	# Each scan runs in a subshell: kmemleak abandons a scan, silently,
+	# when the writer has a signal pending, and this shell (PID 1) catches
+	# SIGCHLD.
 	sleep 6
-	echo scan 2>/dev/null > /sys/kernel/debug/kmemleak && scans=$((scans + 1))
-	echo scan 2>/dev/null > /sys/kernel/debug/kmemleak && scans=$((scans + 1))
+	(echo scan 2>/dev/null > /sys/kernel/debug/kmemleak) && scans=$((scans + 1))
+	(echo scan 2>/dev/null > /sys/kernel/debug/kmemleak) && scans=$((scans + 1))
 	n=$(grep -c '^unreferenced object' /sys/kernel/debug/kmemleak 2>/dev/null)
 	echo "# vmalock-kmemleak: ${n:-0} scans=$scans" >&3
 	[ "${n:-0}" = 0 ] || sed 's/^/# kmemleak: /' /sys/kernel/debug/kmemleak >&3
