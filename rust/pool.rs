@@ -24,6 +24,7 @@
 //! See the lock order at the top of `vmalock.rs`.
 
 use core::{
+    ffi::c_int,
     ptr,
     sync::atomic::{
         AtomicU64,
@@ -117,13 +118,69 @@ kernel::sync::global_lock! {
     pub(crate) unsafe(uninit) static FILES: SpinLock<List<FileState>> = List::new();
 }
 
-/// The `vm_operations_struct` of the file's VMA. It has no callbacks: like Rust Binder, it is
-/// only used to recognise our own VMAs ([`FileState::check_vma`]). With no `fault` callback, a
-/// fault on a page that is not inserted raises SIGBUS.
+/// The `vm_operations_struct` of the file's VMAs. Like Rust Binder's, it recognises our own
+/// VMAs ([`FileState::check_vma`]); with no `fault` callback, a fault on a page that is not
+/// inserted raises SIGBUS. `open` and `close` count the file's VMAs (a split adds one, each
+/// `munmap()`, exit or exec of a part removes one), so the file knows when its whole mapping is
+/// gone and may be mapped again; `mremap` refuses to move the mapping, whose recorded start the
+/// shrinker uses.
 struct AssertSync<T>(T);
 // SAFETY: The wrapped `vm_operations_struct` is never modified.
 unsafe impl<T> Sync for AssertSync<T> {}
-static VMALOCK_VM_OPS: AssertSync<bindings::vm_operations_struct> = AssertSync(pin_init::zeroed());
+static VMALOCK_VM_OPS: AssertSync<bindings::vm_operations_struct> =
+    AssertSync(bindings::vm_operations_struct {
+        open: Some(vma_open),
+        close: Some(vma_close),
+        mremap: Some(vma_mremap),
+        ..pin_init::zeroed()
+    });
+
+/// The [`FileState`] of one of our VMAs.
+///
+/// # Safety
+///
+/// `vma` is a valid VMA whose `vm_ops` is [`VMALOCK_VM_OPS`] (its `vm_private_data` is then the
+/// `FileState` of its file, set by [`FileState::mmap`] and copied to every part or copy), and
+/// the returned reference is not used after the VMA's file reference is dropped.
+unsafe fn vma_file_state<'a>(vma: *mut bindings::vm_area_struct) -> &'a FileState {
+    // SAFETY: `vma` is valid (function safety requirement).
+    let private = unsafe { (*vma).vm_private_data };
+    // SAFETY: `private` points to the `FileState` of the VMA's file, which lives as long as the
+    // file, and the VMA holds a reference to the file until after `close`.
+    unsafe { &*private.cast::<FileState>() }
+}
+
+/// `vm_ops->open`: a new VMA of the mapping (a split, or `mremap()`'s copy before it is refused).
+///
+/// # Safety
+///
+/// Called by the mm with a valid VMA whose `vm_ops` is [`VMALOCK_VM_OPS`].
+unsafe extern "C" fn vma_open(vma: *mut bindings::vm_area_struct) {
+    // SAFETY: `vma` is one of our VMAs, valid for the duration of this callback.
+    let state = unsafe { vma_file_state(vma) };
+    state.inner.lock().vmas += 1;
+}
+
+/// `vm_ops->close`: a VMA of the mapping goes away (its pages are already unmapped).
+///
+/// # Safety
+///
+/// Called by the mm with a valid VMA whose `vm_ops` is [`VMALOCK_VM_OPS`].
+unsafe extern "C" fn vma_close(vma: *mut bindings::vm_area_struct) {
+    // SAFETY: `vma` is one of our VMAs, valid for the duration of this callback; its file is
+    // put only after `close` returns.
+    let state = unsafe { vma_file_state(vma) };
+    state.vma_closed();
+}
+
+/// `vm_ops->mremap`: moving the mapping is refused (`EINVAL`); the mm moves it back.
+///
+/// # Safety
+///
+/// Called by the mm with a valid VMA whose `vm_ops` is [`VMALOCK_VM_OPS`].
+unsafe extern "C" fn vma_mremap(_vma: *mut bindings::vm_area_struct) -> c_int {
+    EINVAL.to_errno()
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -152,6 +209,11 @@ struct Mapping {
 
 struct Inner {
     mapping: Option<Mapping>,
+    /// The VMAs of the mapping now (`open` adds, `close` removes); 0 when there is none.
+    vmas: usize,
+    /// Counts the mappings made: a reclaim pass that started on an earlier mapping changes
+    /// nothing in a later one.
+    gen: u64,
     slots: KVVec<Slot>,
     lru_head: usize,
     lru_tail: usize,
@@ -249,6 +311,8 @@ impl FileState {
             mm_lock <- new_mutex!(()),
             inner <- new_spinlock!(Inner {
                 mapping: None,
+                vmas: 0,
+                gen: 0,
                 slots: KVVec::new(),
                 lru_head: NIL,
                 lru_tail: NIL,
@@ -258,7 +322,8 @@ impl FileState {
         })
     }
 
-    /// `mmap()`: make `vma` this file's VM_MIXEDMAP mapping. One per open file.
+    /// `mmap()`: make `vma` this file's VM_MIXEDMAP mapping. One at a time per open file: a
+    /// new one once every VMA of the previous one is gone.
     pub(crate) fn mmap(&self, vma: &VmaNew) -> Result {
         let len = vma.end() - vma.start();
         if len > abi::MAP_MAX_BYTES || vma.flags() & flags::SHARED == 0 || vma_pgoff(vma) != 0 {
@@ -288,12 +353,14 @@ impl FileState {
                 mm,
                 start: vma.start(),
             });
+            inner.vmas = 1;
+            inner.gen += 1;
         }
 
         // SAFETY: The VMA is being set up by us; the kernel crate has no setter for these fields
         // (like Rust Binder's `ShrinkablePageRange::register_with_vma()`). The private data is
-        // only compared, never dereferenced, and this `FileState` outlives the VMA (the VMA holds
-        // a reference to the file, whose release drops the `FileState`).
+        // dereferenced only by the `vm_ops` callbacks, and this `FileState` outlives every part
+        // of the VMA (each holds a reference to the file, whose release drops the `FileState`).
         unsafe {
             (*vma.as_ptr()).vm_private_data = ptr::from_ref(self).cast_mut().cast();
             (*vma.as_ptr()).vm_ops = &VMALOCK_VM_OPS.0;
@@ -305,6 +372,30 @@ impl FileState {
         vma.set_dontcopy();
         vma.set_dontexpand();
         Ok(())
+    }
+
+    /// A VMA of the mapping is gone. After the last one, the mapping is forgotten and its pages
+    /// (unmapped by the mm already) freed, so the file can be mapped again.
+    ///
+    /// Called with the mmap_lock held for writing (or at exit): takes only `inner`.
+    fn vma_closed(&self) {
+        let (slots, mapping) = {
+            let mut inner = self.inner.lock();
+            inner.vmas -= 1;
+            if inner.vmas > 0 {
+                return;
+            }
+            sub(&STATS.in_use, inner.in_use);
+            sub(&STATS.lru, inner.lru_len);
+            inner.in_use = 0;
+            inner.lru_len = 0;
+            inner.lru_head = NIL;
+            inner.lru_tail = NIL;
+            (core::mem::take(&mut inner.slots), inner.mapping.take())
+        };
+        // The pages and the mm reference are dropped outside the spinlock.
+        drop(slots);
+        drop(mapping);
     }
 
     /// Binder's `check_vma()`: is `vma` this file's VMA (our `vm_ops` and private data, in the
@@ -541,10 +632,10 @@ impl FileState {
     /// (`MmapTrylock`, stock Binder's old fallback). A contended lock ends the pass for this
     /// file (`skipped`).
     pub(crate) fn reclaim(&self, mode: ReclaimMode, budget: usize, res: &mut ReclaimResult) {
-        let (mm, start) = {
+        let (mm, start, gen) = {
             let inner = self.inner.lock();
             match &inner.mapping {
-                Some(m) if inner.lru_len > 0 => (m.mm.clone(), m.start),
+                Some(m) if inner.lru_len > 0 => (m.mm.clone(), m.start, inner.gen),
                 _ => return,
             }
         };
@@ -560,16 +651,17 @@ impl FileState {
         };
 
         for _ in 0..budget {
+            // The mapping this pass started on may be gone (and another made) meanwhile.
             let Some(idx) = ({
                 let inner = self.inner.lock();
-                (inner.lru_head != NIL).then_some(inner.lru_head)
+                (inner.gen == gen && inner.lru_head != NIL).then_some(inner.lru_head)
             }) else {
                 break;
             };
             let addr = start + idx * PAGE_SIZE;
             let freed = match mode {
                 ReclaimMode::VmaTrylock => match mm.lock_vma_under_rcu(addr) {
-                    Some(vma) => self.reclaim_one(&vma, idx, addr),
+                    Some(vma) => self.reclaim_one(&vma, idx, addr, gen),
                     // No VMA, or one being written. Which: ask without blocking.
                     None => match mm.mmap_read_trylock() {
                         // Contended: leave this file for the next pass.
@@ -586,7 +678,7 @@ impl FileState {
                             // Gone: munmap() of (a part of) our mapping already zapped the
                             // page, so it is mapped nowhere and can be freed without a VMA
                             // (binder_alloc_free_page() does the same).
-                            None => self.free_unmapped(idx),
+                            None => self.free_unmapped(idx, gen),
                         },
                     },
                 },
@@ -596,8 +688,8 @@ impl FileState {
                         break;
                     };
                     match mmap.vma_lookup(addr) {
-                        Some(vma) => self.reclaim_one(vma, idx, addr),
-                        None => self.free_unmapped(idx),
+                        Some(vma) => self.reclaim_one(vma, idx, addr, gen),
+                        None => self.free_unmapped(idx, gen),
                     }
                 }
             };
@@ -610,8 +702,8 @@ impl FileState {
     /// Frees LRU page `idx`, whose address has no VMA any more: `munmap()` zapped it. Needs
     /// `mm_lock` (no insert at that address meanwhile) and a check, under the mmap or VMA lock
     /// of the file's mm, that no VMA covers the address.
-    fn free_unmapped(&self, idx: usize) -> bool {
-        let Some(page) = self.take_lru_page(idx) else {
+    fn free_unmapped(&self, idx: usize, gen: u64) -> bool {
+        let Some(page) = self.take_lru_page(idx, gen) else {
             return false;
         };
         drop(page);
@@ -619,11 +711,12 @@ impl FileState {
         true
     }
 
-    /// Takes LRU page `idx` off the LRU (its slot becomes `Empty`) for reclaim; `None` if the
-    /// slot is not on the LRU any more. The caller zaps and frees it. Needs `mm_lock`.
-    fn take_lru_page(&self, idx: usize) -> Option<Page> {
+    /// Takes LRU page `idx` of mapping `gen` off the LRU (its slot becomes `Empty`) for
+    /// reclaim; `None` if the slot is not on the LRU any more or the mapping is another one.
+    /// The caller zaps and frees it. Needs `mm_lock`.
+    fn take_lru_page(&self, idx: usize, gen: u64) -> Option<Page> {
         let mut inner = self.inner.lock();
-        if inner.slots[idx].state != State::Lru {
+        if inner.gen != gen || inner.slots.get(idx).map(|s| s.state) != Some(State::Lru) {
             return None;
         }
         inner.lru_remove(idx);
@@ -633,25 +726,25 @@ impl FileState {
     }
 
     /// Moves LRU page `idx`, which cannot be reclaimed now, to the LRU's tail.
-    fn rotate(&self, idx: usize) {
+    fn rotate(&self, idx: usize, gen: u64) {
         let mut inner = self.inner.lock();
-        if inner.slots[idx].state == State::Lru {
+        if inner.gen == gen && inner.slots.get(idx).map(|s| s.state) == Some(State::Lru) {
             inner.lru_remove(idx);
             inner.lru_push_tail(idx);
         }
     }
 
     /// Zaps and frees LRU page `idx` mapped at `addr` in `vma`. Needs `mm_lock`.
-    fn reclaim_one(&self, vma: &VmaRef, idx: usize, addr: usize) -> bool {
-        // Impostor: our mapping was moved (mremap()) or replaced. The page cannot be zapped
-        // through this VMA; it stays on the LRU until the file is released.
+    fn reclaim_one(&self, vma: &VmaRef, idx: usize, addr: usize, gen: u64) -> bool {
+        // Impostor: another VMA covers the address now (ours was unmapped and the address
+        // reused). The page cannot be zapped through it; it goes to the LRU's tail.
         let ours = self.check_vma(vma).is_some()
             && vma_pgoff(vma) + ((addr - vma.start()) >> PAGE_SHIFT) == idx;
         if !ours {
-            self.rotate(idx);
+            self.rotate(idx, gen);
             return false;
         }
-        let Some(page) = self.take_lru_page(idx) else {
+        let Some(page) = self.take_lru_page(idx, gen) else {
             return false;
         };
         // Still holding `mm_lock`: nobody can insert a new page here before the zap.

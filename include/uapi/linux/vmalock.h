@@ -102,11 +102,19 @@ struct vmalock_hold {
 };
 
 /*
- * mmap(2) of /dev/vmalock creates the file's own VM_MIXEDMAP VMA (shared,
- * at most VMALOCK_MAP_MAX_BYTES, one per open file). ZC_MAP, ALLOC and
- * RELEASE only act on pages of that VMA: any other VMA (anonymous memory,
- * another open file's vmalock mapping) is an "impostor": EINVAL, nothing
- * mapped; no VMA at all: EINVAL. Pages not inserted fault with SIGBUS.
+ * mmap(2) of /dev/vmalock creates the file's own VM_MIXEDMAP VMA (MAP_SHARED,
+ * offset 0, at most VMALOCK_MAP_MAX_BYTES, one mapping at a time per open
+ * file). MAP_PRIVATE, a non-zero offset or a larger length: EINVAL. A second
+ * mmap() while a part of the first mapping is still mapped: EBUSY. Once
+ * every part of it is gone (munmap(), exit, exec), its pages are freed (they
+ * leave STATS in_use and lru, uncounted) and the file can be mapped again.
+ * mprotect() of the mapping or a part of it works as on any shared mapping;
+ * the parts stay the file's mapping. mremap(): shrinking unmaps the tail,
+ * growing fails with EFAULT, moving fails with EINVAL (nothing moves).
+ * ZC_MAP, ALLOC and RELEASE only act on pages of that VMA: any other VMA
+ * (anonymous memory, another open file's vmalock mapping) is an "impostor":
+ * EINVAL, nothing mapped; no VMA at all: EINVAL. Pages not inserted fault
+ * with SIGBUS.
  * The VMA is VM_IO | VM_DONTCOPY | VM_DONTEXPAND, like binder's: a forked
  * child does not inherit it, and it cannot be grown with mremap().
  */
