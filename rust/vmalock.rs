@@ -29,11 +29,12 @@
 //!
 //! Nothing is allocated while a spinlock is held. Locks 3 and 4 are never held together.
 //! Reclaim (the shrinker, or the RECLAIM ioctl) can be entered from any allocation, including
-//! one made under locks 1 and 2 (ALLOC allocates pages holding `mm_lock` and the VMA read lock;
-//! page faults allocate under the mmap or VMA lock), so it takes 1 and 2 only with trylocks:
+//! one made under locks 1 and 2 (ALLOC's page-table allocations in `vm_insert_page()`; page
+//! faults allocate under the mmap or VMA lock), so it takes 1 and 2 only with trylocks:
 //! `Mutex::try_lock()` and `lock_vma_under_rcu()` (or `mmap_read_trylock()`); on contention it
 //! skips the file (`skipped_contended`) instead of blocking. 3 and 4 are leaf spinlocks that are
 //! never held across an allocation, so reclaim takes 3 normally and 4 with `try_lock()`.
+//! The VMA callbacks `open` and `close` run with the mmap_lock held for writing and take 3 only.
 //!
 //! A VMA read lock is never held across a user access that may fault, except by USER_READ in
 //! UNSAFE mode, which exists to show lockdep's report of that inversion (the v1 shadow stack
@@ -95,7 +96,8 @@ use kernel::{
     },
     uaccess::{
         UserPtr,
-        UserSlice, //
+        UserSlice,
+        UserSliceWriter, //
     },
 };
 
@@ -333,7 +335,7 @@ impl MiscDevice for VmaLockFile {
         let kind = Cmd::decode(cmd)?;
         let sizes = abi::negotiate(ioctl::_IOC_SIZE(cmd), kind.size())?;
         let user = UserSlice::new(UserPtr::from_addr(arg), sizes.copy + sizes.tail);
-        let (mut reader, mut writer) = user.reader_writer();
+        let (mut reader, writer) = user.reader_writer();
         let mut buf = [0u8; ARG_MAX];
 
         if kind.copies_in() {
@@ -364,17 +366,46 @@ impl MiscDevice for VmaLockFile {
 
         let current = kernel::current!();
         let mm = current.mm().ok_or(EINVAL)?;
-        dispatch(&state, mm, kind, &mut buf)?;
+        let mut out = Output {
+            writer: Some(writer),
+            len: sizes.copy,
+        };
+        dispatch(&state, mm, kind, &mut buf, &mut out)?;
 
+        // Commands without side effects write their result now. RECLAIM's pass is not undone
+        // if this fails (documented in the header).
         if kind.copies_out() {
-            writer.write_slice(&buf[..sizes.copy])?;
+            out.write(&buf)?;
         }
         Ok(0)
     }
 }
 
+/// Where a command's result goes: written once, by the command itself if its result is known
+/// before its side effects (ZC_MAP), else by the ioctl after the command.
+struct Output {
+    writer: Option<UserSliceWriter>,
+    len: usize,
+}
+
+impl Output {
+    /// Writes the first `len` bytes of `buf` to the caller, unless already written.
+    fn write(&mut self, buf: &[u8; ARG_MAX]) -> Result {
+        match self.writer.take() {
+            Some(mut w) => w.write_slice(&buf[..self.len]),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Runs command `kind` on `buf` (decoded in, encoded out), on the caller's own `mm`.
-fn dispatch(state: &FileState, mm: &MmWithUser, kind: Cmd, buf: &mut [u8; ARG_MAX]) -> Result {
+fn dispatch(
+    state: &FileState,
+    mm: &MmWithUser,
+    kind: Cmd,
+    buf: &mut [u8; ARG_MAX],
+    out: &mut Output,
+) -> Result {
     let limit = task_size(mm);
     match kind {
         Cmd::Lookup => {
@@ -420,9 +451,12 @@ fn dispatch(state: &FileState, mm: &MmWithUser, kind: Cmd, buf: &mut [u8; ARG_MA
                 return Err(EINVAL);
             }
             let range = abi::validate_pages(arg.addr, arg.len / page, limit)?;
-            state.zc_map(mm, range, arg.seed)?;
+            // The result is known now: written before anything is mapped, so that no copy
+            // can fail once pages are mapped.
             arg.mapped = arg.len;
             arg.encode(buf);
+            out.write(buf)?;
+            state.zc_map(mm, range, arg.seed)?;
         }
         Cmd::Alloc | Cmd::Release => {
             let arg = abi::Pages::decode(buf);

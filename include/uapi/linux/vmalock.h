@@ -13,6 +13,11 @@
  * unknown tail is zero, else E2BIG. Shorter than the first published size:
  * EINVAL. Unknown command: ENOTTY. Reserved fields and unknown flags must be
  * zero (EINVAL).
+ *
+ * Every command may also fail with EFAULT (the argument cannot be read, or
+ * written back: checked before any side effect) and ENOMEM (out of memory);
+ * either way nothing changed, except for RECLAIM: when writing its result
+ * fails after the pass, the pages it freed stay freed.
  */
 #ifndef _UAPI_LINUX_VMALOCK_H
 #define _UAPI_LINUX_VMALOCK_H
