@@ -6,36 +6,58 @@
 //!
 //! Nothing in here touches kernel state, so all of it is covered by the in-module KUnit suite.
 //!
-//! The argument structs are decoded from and encoded to plain byte buffers field by field, in
-//! the order of the C header. Every struct of the header is made of naturally aligned `__u64` and
-//! `__u32` fields without holes, so the C layout is the sum of the field sizes (checked by the
-//! KUnit suite against the sizes of the C structs, and by `_Static_assert` in the demo).
+//! The structs, constants and command numbers come from the header itself: `bindgen` generates
+//! them at build time (see `Kbuild`). What this file adds is checked against them when it is
+//! compiled: each struct's fields at their published offsets with no padding (which makes the
+//! struct [`FromBytes`] and [`AsBytes`], so the ioctl reads and writes it with the typed
+//! `UserSlice` calls), and each command number as [`kernel::ioctl`] builds it from its struct.
+//! A header change that moves a field, adds padding or changes a command fails the build.
 
 use kernel::{
     ioctl,
-    prelude::*, //
+    page::PAGE_SIZE,
+    prelude::*,
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    },
 };
 
+/// The bindings `bindgen` generated from `include/uapi/linux/vmalock.h`.
+#[allow(
+    clippy::all,
+    dead_code,
+    missing_docs,
+    non_camel_case_types,
+    non_upper_case_globals,
+    unreachable_pub
+)]
+mod uapi {
+    include!("vmalock_uapi.rs");
+}
+
 /// `VMALOCK_IOC_MAGIC`.
-pub(crate) const MAGIC: u32 = 0xB9;
+pub(crate) const MAGIC: u32 = uapi::VMALOCK_IOC_MAGIC;
 /// `VMALOCK_BENCH_MAX_ITER`.
-pub(crate) const BENCH_MAX_ITER: u32 = 1 << 24;
+pub(crate) const BENCH_MAX_ITER: u32 = uapi::VMALOCK_BENCH_MAX_ITER;
 /// `VMALOCK_HOLD_MAX_MS`.
-pub(crate) const HOLD_MAX_MS: u32 = 10000;
+pub(crate) const HOLD_MAX_MS: u32 = uapi::VMALOCK_HOLD_MAX_MS;
 /// `VMALOCK_HOLD_VMA_WRITE`.
-pub(crate) const HOLD_VMA_WRITE: u32 = 1 << 0;
+pub(crate) const HOLD_VMA_WRITE: u32 = uapi::VMALOCK_HOLD_VMA_WRITE;
 /// `VMALOCK_MAP_MAX_BYTES`.
-pub(crate) const MAP_MAX_BYTES: usize = 64 << 20;
-/// `VMALOCK_MAX_PAGES`.
-pub(crate) const MAX_PAGES: u64 = (MAP_MAX_BYTES / 4096) as u64;
+pub(crate) const MAP_MAX_BYTES: usize = uapi::VMALOCK_MAP_MAX_BYTES as usize;
+/// `VMALOCK_MAX_PAGES(page size)`: the pages of the largest mapping, for this kernel's page
+/// size.
+pub(crate) const MAX_PAGES: u64 = (MAP_MAX_BYTES / PAGE_SIZE) as u64;
 /// `VMALOCK_USER_READ_MAX`.
-pub(crate) const USER_READ_MAX: u32 = 1 << 20;
+pub(crate) const USER_READ_MAX: u32 = uapi::VMALOCK_USER_READ_MAX;
+// bindgen types the 64-bit constants above `i64::MAX` as `i64`: the casts keep the bits.
 /// `VMALOCK_PATTERN_MUL`.
-pub(crate) const PATTERN_MUL: u64 = 0x9e3779b97f4a7c15;
+pub(crate) const PATTERN_MUL: u64 = uapi::VMALOCK_PATTERN_MUL as u64;
 /// `VMALOCK_FNV_OFFSET`.
-pub(crate) const FNV_OFFSET: u64 = 0xcbf29ce484222325;
+pub(crate) const FNV_OFFSET: u64 = uapi::VMALOCK_FNV_OFFSET as u64;
 /// `VMALOCK_FNV_PRIME`.
-pub(crate) const FNV_PRIME: u64 = 0x100000001b3;
+pub(crate) const FNV_PRIME: u64 = uapi::VMALOCK_FNV_PRIME;
 
 /// `enum vmalock_mode`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,10 +71,10 @@ pub(crate) enum Mode {
 impl Mode {
     pub(crate) fn from_raw(raw: u32) -> Result<Self> {
         match raw {
-            0 => Ok(Mode::Rcu),
-            1 => Ok(Mode::Wait),
-            2 => Ok(Mode::Mmap),
-            3 => Ok(Mode::Unlocked),
+            uapi::VMALOCK_MODE_RCU => Ok(Mode::Rcu),
+            uapi::VMALOCK_MODE_WAIT => Ok(Mode::Wait),
+            uapi::VMALOCK_MODE_MMAP => Ok(Mode::Mmap),
+            uapi::VMALOCK_MODE_UNLOCKED => Ok(Mode::Unlocked),
             _ => Err(EINVAL),
         }
     }
@@ -60,13 +82,14 @@ impl Mode {
 
 /// `enum vmalock_path`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
 pub(crate) enum Path {
     /// Per-VMA lock, no mmap_lock.
-    Fast = 0,
+    Fast = uapi::VMALOCK_PATH_FAST,
     /// Took mmap_lock.
-    Slow = 1,
+    Slow = uapi::VMALOCK_PATH_SLOW,
     /// `vma_start_read_unlocked()` alone: it does not say which path it took.
-    Unknown = 2,
+    Unknown = uapi::VMALOCK_PATH_UNKNOWN,
 }
 
 /// `enum vmalock_user_read_mode`.
@@ -79,8 +102,8 @@ pub(crate) enum UserReadMode {
 impl UserReadMode {
     pub(crate) fn from_raw(raw: u32) -> Result<Self> {
         match raw {
-            0 => Ok(UserReadMode::Safe),
-            1 => Ok(UserReadMode::Unsafe),
+            uapi::VMALOCK_USER_READ_SAFE => Ok(UserReadMode::Safe),
+            uapi::VMALOCK_USER_READ_UNSAFE => Ok(UserReadMode::Unsafe),
             _ => Err(EINVAL),
         }
     }
@@ -96,97 +119,78 @@ pub(crate) enum ReclaimMode {
 impl ReclaimMode {
     pub(crate) fn from_raw(raw: u32) -> Result<Self> {
         match raw {
-            0 => Ok(ReclaimMode::VmaTrylock),
-            1 => Ok(ReclaimMode::MmapTrylock),
+            uapi::VMALOCK_RECLAIM_VMA_TRYLOCK => Ok(ReclaimMode::VmaTrylock),
+            uapi::VMALOCK_RECLAIM_MMAP_TRYLOCK => Ok(ReclaimMode::MmapTrylock),
             _ => Err(EINVAL),
         }
     }
 }
 
-/// Defines a struct of the uapi header with `SIZE`, `decode()` and `encode()`.
-macro_rules! uapi_struct {
-    ($(#[$meta:meta])* struct $name:ident { $($field:ident : $ty:ident),* $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-        pub(crate) struct $name {
-            $(pub(crate) $field: $ty,)*
-        }
-
-        impl $name {
-            /// Size of the C struct (its first published size).
-            pub(crate) const SIZE: usize = 0 $(+ core::mem::size_of::<$ty>())*;
-
-            /// Decodes the struct from the first `SIZE` bytes of `buf`.
-            #[allow(dead_code)]
-            pub(crate) fn decode(buf: &[u8; ARG_MAX]) -> Self {
-                let mut off = 0;
-                $(
-                    let mut raw = [0u8; core::mem::size_of::<$ty>()];
-                    raw.copy_from_slice(&buf[off..off + core::mem::size_of::<$ty>()]);
-                    let $field = $ty::from_ne_bytes(raw);
-                    off += core::mem::size_of::<$ty>();
-                )*
-                let _ = off;
-                Self { $($field,)* }
-            }
-
-            /// Encodes the struct into the first `SIZE` bytes of `buf`.
-            #[allow(dead_code)]
-            pub(crate) fn encode(&self, buf: &mut [u8; ARG_MAX]) {
-                let mut off = 0;
-                $(
-                    buf[off..off + core::mem::size_of::<$ty>()]
-                        .copy_from_slice(&self.$field.to_ne_bytes());
-                    off += core::mem::size_of::<$ty>();
-                )*
-                let _ = off;
-            }
-        }
-    };
+/// The size of the type `ptr` points to (for [`uapi_pod!`], which has no value of the field's
+/// type at hand). The bounds make every field plain old data.
+const fn pointee_size<F: FromBytes + AsBytes>(_ptr: *const F) -> usize {
+    core::mem::size_of::<F>()
 }
 
-/// Size of the kernel-side argument buffer: at least the largest struct.
-pub(crate) const ARG_MAX: usize = 64;
+/// For each generated struct: its fields, in the published order, must sit one after the
+/// other from offset 0 and fill the struct, and each must be plain old data. That is checked
+/// at compile time and is what makes the struct [`FromBytes`] and [`AsBytes`]: no padding
+/// (no uninitialised byte), every bit pattern valid. A swapped, moved, resized or unlisted
+/// field, or new padding, fails the build.
+macro_rules! uapi_pod {
+    ($($name:ident = $c:ident { $($field:ident),* $(,)? })*) => {$(
+        #[doc = concat!("`struct ", stringify!($c), "`.")]
+        pub(crate) type $name = uapi::$c;
 
-uapi_struct! {
-    /// `struct vmalock_lookup`.
-    struct Lookup { addr: u64, mode: u32, path: u32, vm_start: u64, vm_end: u64, vm_flags: u64 }
+        const _: () = {
+            let value = core::mem::MaybeUninit::<uapi::$c>::uninit();
+            let ptr = value.as_ptr();
+            let mut offset = 0;
+            $(
+                assert!(
+                    core::mem::offset_of!(uapi::$c, $field) == offset,
+                    concat!(
+                        "struct ", stringify!($c), ": field ", stringify!($field),
+                        " is not at its published offset (field moved, or padding before it)"
+                    )
+                );
+                // SAFETY: `ptr` points to `value`, a live local; only the address of the
+                // field is computed, nothing is read.
+                offset += pointee_size(unsafe { &raw const (*ptr).$field });
+            )*
+            assert!(
+                offset == core::mem::size_of::<uapi::$c>(),
+                concat!(
+                    "struct ", stringify!($c),
+                    ": padding or a field not listed at the end (the ABI changed)"
+                )
+            );
+        };
+
+        // SAFETY: Every field is `FromBytes` (the bound of `pointee_size()`), and the fields
+        // cover the struct without padding (asserted above), so every bit pattern is valid;
+        // none has interior mutability.
+        unsafe impl FromBytes for uapi::$c {}
+        // SAFETY: Every field is `AsBytes` and there is no padding (asserted above): no byte is
+        // uninitialised; none has interior mutability.
+        unsafe impl AsBytes for uapi::$c {}
+    )*};
 }
-uapi_struct! {
-    /// `struct vmalock_bench`.
-    struct Bench {
-        addr: u64, mode: u32, iterations: u32, total_ns: u64, fast: u64, slow: u64, failed: u64,
+
+uapi_pod! {
+    Lookup = vmalock_lookup { addr, mode, path, vm_start, vm_end, vm_flags }
+    Bench = vmalock_bench { addr, mode, iterations, total_ns, fast, slow, failed }
+    Hold = vmalock_hold { addr, ms, flags }
+    ZcMap = vmalock_zc_map { addr, len, seed, mapped }
+    Pages = vmalock_pages { addr, npages }
+    Stats = vmalock_stats {
+        inserted, released, reclaimed, skipped_contended, in_use, lru, zc_mapped,
     }
-}
-uapi_struct! {
-    /// `struct vmalock_hold`.
-    struct Hold { addr: u64, ms: u32, flags: u32 }
-}
-uapi_struct! {
-    /// `struct vmalock_zc_map`.
-    struct ZcMap { addr: u64, len: u64, seed: u64, mapped: u64 }
-}
-uapi_struct! {
-    /// `struct vmalock_pages`.
-    struct Pages { addr: u64, npages: u64 }
-}
-uapi_struct! {
-    /// `struct vmalock_stats`.
-    struct Stats {
-        inserted: u64, released: u64, reclaimed: u64, skipped_contended: u64, in_use: u64,
-        lru: u64, zc_mapped: u64,
-    }
-}
-uapi_struct! {
-    /// `struct vmalock_user_read`.
-    struct UserRead { addr: u64, len: u32, mode: u32, checksum: u64, faultins: u32, reserved: u32 }
-}
-uapi_struct! {
-    /// `struct vmalock_reclaim`.
-    struct Reclaim { mode: u32, reserved: u32, nr_to_scan: u64, freed: u64, skipped: u64 }
+    UserRead = vmalock_user_read { addr, len, mode, checksum, faultins, __reserved }
+    Reclaim = vmalock_reclaim { mode, __reserved, nr_to_scan, freed, skipped }
 }
 
-/// The commands, by `_IOC_NR`.
+/// The commands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Cmd {
     Lookup,
@@ -201,80 +205,83 @@ pub(crate) enum Cmd {
     Reclaim,
 }
 
+// The published command numbers, built from their structs with `kernel::ioctl`, must be the
+// header's (whose values clang computed from the C macros).
+const _: () = {
+    use ioctl::{
+        _IOR,
+        _IOW,
+        _IOWR, //
+    };
+    assert!(uapi::VMALOCK_IOC_LOOKUP == _IOWR::<Lookup>(MAGIC, 0x01));
+    assert!(uapi::VMALOCK_IOC_BENCH == _IOWR::<Bench>(MAGIC, 0x02));
+    assert!(uapi::VMALOCK_IOC_HOLD_MMAP_WRITE == _IOW::<Hold>(MAGIC, 0x03));
+    assert!(uapi::VMALOCK_IOC_HOLD_VMA_READ == _IOW::<Hold>(MAGIC, 0x04));
+    assert!(uapi::VMALOCK_IOC_ZC_MAP == _IOWR::<ZcMap>(MAGIC, 0x05));
+    assert!(uapi::VMALOCK_IOC_ALLOC == _IOW::<Pages>(MAGIC, 0x06));
+    assert!(uapi::VMALOCK_IOC_RELEASE == _IOW::<Pages>(MAGIC, 0x07));
+    assert!(uapi::VMALOCK_IOC_STATS == _IOR::<Stats>(MAGIC, 0x08));
+    assert!(uapi::VMALOCK_IOC_USER_READ == _IOWR::<UserRead>(MAGIC, 0x09));
+    assert!(uapi::VMALOCK_IOC_RECLAIM == _IOWR::<Reclaim>(MAGIC, 0x0a));
+};
+
 impl Cmd {
+    /// Every command.
+    pub(crate) const ALL: [Cmd; 10] = [
+        Cmd::Lookup,
+        Cmd::Bench,
+        Cmd::HoldMmapWrite,
+        Cmd::HoldVmaRead,
+        Cmd::ZcMap,
+        Cmd::Alloc,
+        Cmd::Release,
+        Cmd::Stats,
+        Cmd::UserRead,
+        Cmd::Reclaim,
+    ];
+
+    /// The full command number of this kernel's version of the command (`VMALOCK_IOC_*`).
+    pub(crate) const fn raw(self) -> u32 {
+        match self {
+            Cmd::Lookup => uapi::VMALOCK_IOC_LOOKUP,
+            Cmd::Bench => uapi::VMALOCK_IOC_BENCH,
+            Cmd::HoldMmapWrite => uapi::VMALOCK_IOC_HOLD_MMAP_WRITE,
+            Cmd::HoldVmaRead => uapi::VMALOCK_IOC_HOLD_VMA_READ,
+            Cmd::ZcMap => uapi::VMALOCK_IOC_ZC_MAP,
+            Cmd::Alloc => uapi::VMALOCK_IOC_ALLOC,
+            Cmd::Release => uapi::VMALOCK_IOC_RELEASE,
+            Cmd::Stats => uapi::VMALOCK_IOC_STATS,
+            Cmd::UserRead => uapi::VMALOCK_IOC_USER_READ,
+            Cmd::Reclaim => uapi::VMALOCK_IOC_RECLAIM,
+        }
+    }
+
     /// Dispatches on the command's type and number only, like DRM: the size of a command may
     /// grow, so it is not part of the match. Unknown commands: `ENOTTY`.
     pub(crate) fn decode(cmd: u32) -> Result<Self> {
         if ioctl::_IOC_TYPE(cmd) != MAGIC {
             return Err(ENOTTY);
         }
-        Ok(match ioctl::_IOC_NR(cmd) {
-            0x01 => Cmd::Lookup,
-            0x02 => Cmd::Bench,
-            0x03 => Cmd::HoldMmapWrite,
-            0x04 => Cmd::HoldVmaRead,
-            0x05 => Cmd::ZcMap,
-            0x06 => Cmd::Alloc,
-            0x07 => Cmd::Release,
-            0x08 => Cmd::Stats,
-            0x09 => Cmd::UserRead,
-            0x0a => Cmd::Reclaim,
-            _ => return Err(ENOTTY),
-        })
+        Self::ALL
+            .into_iter()
+            .find(|c| ioctl::_IOC_NR(c.raw()) == ioctl::_IOC_NR(cmd))
+            .ok_or(ENOTTY)
     }
 
     /// The first published size of the argument (the minimum accepted), which is also the
     /// size this kernel knows.
     pub(crate) fn size(self) -> usize {
-        match self {
-            Cmd::Lookup => Lookup::SIZE,
-            Cmd::Bench => Bench::SIZE,
-            Cmd::HoldMmapWrite | Cmd::HoldVmaRead => Hold::SIZE,
-            Cmd::ZcMap => ZcMap::SIZE,
-            Cmd::Alloc | Cmd::Release => Pages::SIZE,
-            Cmd::Stats => Stats::SIZE,
-            Cmd::UserRead => UserRead::SIZE,
-            Cmd::Reclaim => Reclaim::SIZE,
-        }
+        ioctl::_IOC_SIZE(self.raw())
     }
 
     /// Whether the kernel reads the argument (`_IOW`, `_IOWR`).
     pub(crate) fn copies_in(self) -> bool {
-        !matches!(self, Cmd::Stats)
+        ioctl::_IOC_DIR(self.raw()) & kernel::uapi::_IOC_WRITE != 0
     }
 
     /// Whether the kernel writes the argument back (`_IOR`, `_IOWR`).
     pub(crate) fn copies_out(self) -> bool {
-        matches!(
-            self,
-            Cmd::Lookup | Cmd::Bench | Cmd::ZcMap | Cmd::Stats | Cmd::UserRead | Cmd::Reclaim
-        )
-    }
-
-    /// The full command number of this kernel's version of the command.
-    #[cfg_attr(not(CONFIG_KUNIT), allow(dead_code))]
-    pub(crate) fn raw(self) -> u32 {
-        let nr = match self {
-            Cmd::Lookup => 0x01,
-            Cmd::Bench => 0x02,
-            Cmd::HoldMmapWrite => 0x03,
-            Cmd::HoldVmaRead => 0x04,
-            Cmd::ZcMap => 0x05,
-            Cmd::Alloc => 0x06,
-            Cmd::Release => 0x07,
-            Cmd::Stats => 0x08,
-            Cmd::UserRead => 0x09,
-            Cmd::Reclaim => 0x0a,
-        };
-        let dir = match (self.copies_in(), self.copies_out()) {
-            (true, true) => kernel::uapi::_IOC_READ | kernel::uapi::_IOC_WRITE,
-            (true, false) => kernel::uapi::_IOC_WRITE,
-            _ => kernel::uapi::_IOC_READ,
-        };
-        (dir << kernel::uapi::_IOC_DIRSHIFT)
-            | (MAGIC << kernel::uapi::_IOC_TYPESHIFT)
-            | (nr << kernel::uapi::_IOC_NRSHIFT)
-            | ((self.size() as u32) << kernel::uapi::_IOC_SIZESHIFT)
+        ioctl::_IOC_DIR(self.raw()) & kernel::uapi::_IOC_READ != 0
     }
 }
 
@@ -337,7 +344,7 @@ pub(crate) struct PageRange {
 
 impl PageRange {
     pub(crate) fn len(&self) -> usize {
-        self.npages * kernel::page::PAGE_SIZE
+        self.npages * PAGE_SIZE
     }
 
     pub(crate) fn end(&self) -> usize {
@@ -348,7 +355,7 @@ impl PageRange {
 /// Validates `npages` pages at `addr`: `addr` page aligned, 1 ..= `MAX_PAGES` pages, the range
 /// below `task_size` (a user address) without overflow. Anything else is `EINVAL`.
 pub(crate) fn validate_pages(addr: u64, npages: u64, task_size: usize) -> Result<PageRange> {
-    let page = kernel::page::PAGE_SIZE as u64;
+    let page = PAGE_SIZE as u64;
     if npages == 0 || npages > MAX_PAGES || addr % page != 0 {
         return Err(EINVAL);
     }

@@ -94,9 +94,14 @@ use kernel::{
         Instant,
         Monotonic, //
     },
+    transmute::{
+        AsBytes,
+        FromBytes, //
+    },
     uaccess::{
         UserPtr,
         UserSlice,
+        UserSliceReader,
         UserSliceWriter, //
     },
 };
@@ -105,10 +110,10 @@ mod abi;
 mod pool;
 
 use abi::{
+    ArgSizes,
     Cmd,
     Mode,
-    Path,
-    ARG_MAX, //
+    Path, //
 };
 use pool::{
     FileState,
@@ -334,82 +339,83 @@ impl MiscDevice for VmaLockFile {
     fn ioctl(state: ArcBorrow<'_, FileState>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let kind = Cmd::decode(cmd)?;
         let sizes = abi::negotiate(ioctl::_IOC_SIZE(cmd), kind.size())?;
-        let user = UserSlice::new(UserPtr::from_addr(arg), sizes.copy + sizes.tail);
-        let (mut reader, writer) = user.reader_writer();
-        let mut buf = [0u8; ARG_MAX];
-
-        if kind.copies_in() {
-            reader.read_slice(&mut buf[..sizes.copy])?;
-        } else {
-            reader.skip(sizes.copy)?;
-        }
-        // The fields of a newer, longer struct that this kernel does not know must be zero,
-        // for every command (also output-only ones).
-        let mut tail = [0u8; 64];
-        let mut left = sizes.tail;
-        while left > 0 {
-            let n = left.min(tail.len());
-            reader.read_slice(&mut tail[..n])?;
-            abi::check_tail(&tail[..n])?;
-            left -= n;
-        }
-
-        // A command that changes state and then cannot copy its result out would leave the
-        // caller unable to tell what happened (ZC_MAP would map pages, then EFAULT, then EBUSY
-        // on a retry): check first that the result can be written, by writing the argument
-        // back unchanged.
-        if kind.copies_out() {
-            UserSlice::new(UserPtr::from_addr(arg), sizes.copy)
-                .writer()
-                .write_slice(&buf[..sizes.copy])?;
-        }
-
         let current = kernel::current!();
         let mm = current.mm().ok_or(EINVAL)?;
-        let mut out = Output {
-            writer: Some(writer),
-            len: sizes.copy,
-        };
-        dispatch(&state, mm, kind, &mut buf, &mut out)?;
-
-        // Commands without side effects write their result now. RECLAIM's pass is not undone
-        // if this fails (documented in the header).
-        if kind.copies_out() {
-            out.write(&buf)?;
-        }
+        let mut io = Arg::new(kind, UserPtr::from_addr(arg), sizes);
+        dispatch(&state, mm, kind, &mut io)?;
         Ok(0)
     }
 }
 
-/// Where a command's result goes: written once, by the command itself if its result is known
-/// before its side effects (ZC_MAP), else by the ioctl after the command.
-struct Output {
+/// The user's argument of one command: read once as the command's struct, written back once.
+struct Arg {
+    kind: Cmd,
+    ptr: UserPtr,
+    sizes: ArgSizes,
+    reader: UserSliceReader,
     writer: Option<UserSliceWriter>,
-    len: usize,
 }
 
-impl Output {
-    /// Writes the first `len` bytes of `buf` to the caller, unless already written.
-    fn write(&mut self, buf: &[u8; ARG_MAX]) -> Result {
+impl Arg {
+    fn new(kind: Cmd, ptr: UserPtr, sizes: ArgSizes) -> Self {
+        let (reader, writer) = UserSlice::new(ptr, sizes.copy + sizes.tail).reader_writer();
+        Arg {
+            kind,
+            ptr,
+            sizes,
+            reader,
+            writer: Some(writer),
+        }
+    }
+
+    /// Reads the argument as `T`, the command's struct (all zero for a command that only
+    /// writes its result). The fields of a newer, longer struct that this kernel does not know
+    /// must be zero, for every command. For a command that writes a result, checks that it can
+    /// be written, by writing the argument back unchanged: a command must not act and then be
+    /// unable to say so (ZC_MAP would map pages, then EFAULT, then EBUSY on a retry).
+    fn read<T: FromBytes + AsBytes + Default>(&mut self) -> Result<T> {
+        // The command's struct is the one its number was built from (see `abi`).
+        if core::mem::size_of::<T>() != self.sizes.copy {
+            return Err(EINVAL);
+        }
+        let value = if self.kind.copies_in() {
+            self.reader.read::<T>()?
+        } else {
+            self.reader.skip(self.sizes.copy)?;
+            T::default()
+        };
+        let mut tail = [0u8; 64];
+        let mut left = self.sizes.tail;
+        while left > 0 {
+            let n = left.min(tail.len());
+            self.reader.read_slice(&mut tail[..n])?;
+            abi::check_tail(&tail[..n])?;
+            left -= n;
+        }
+        if self.kind.copies_out() {
+            UserSlice::new(self.ptr, self.sizes.copy)
+                .writer()
+                .write(&value)?;
+        }
+        Ok(value)
+    }
+
+    /// Writes the command's result (once; a command whose result is known before it acts
+    /// writes it first).
+    fn write<T: AsBytes>(&mut self, value: &T) -> Result {
         match self.writer.take() {
-            Some(mut w) => w.write_slice(&buf[..self.len]),
+            Some(mut w) => w.write(value),
             None => Ok(()),
         }
     }
 }
 
-/// Runs command `kind` on `buf` (decoded in, encoded out), on the caller's own `mm`.
-fn dispatch(
-    state: &FileState,
-    mm: &MmWithUser,
-    kind: Cmd,
-    buf: &mut [u8; ARG_MAX],
-    out: &mut Output,
-) -> Result {
+/// Runs command `kind` with its argument `io`, on the caller's own `mm`.
+fn dispatch(state: &FileState, mm: &MmWithUser, kind: Cmd, io: &mut Arg) -> Result {
     let limit = task_size(mm);
     match kind {
         Cmd::Lookup => {
-            let mut arg = abi::Lookup::decode(buf);
+            let mut arg: abi::Lookup = io.read()?;
             let mode = Mode::from_raw(arg.mode)?;
             let addr = abi::validate_addr(arg.addr, limit)?;
             let found = lookup(mm, addr, mode)?;
@@ -420,32 +426,33 @@ fn dispatch(
                 arg.vm_end += PAGE_SIZE as u64;
             }
             arg.vm_flags = found.flags as u64;
-            arg.encode(buf);
+            io.write(&arg)
         }
         Cmd::Bench => {
-            let mut arg = abi::Bench::decode(buf);
+            let mut arg: abi::Bench = io.read()?;
             let mode = Mode::from_raw(arg.mode)?;
             let addr = abi::validate_addr(arg.addr, limit)?;
             abi::validate_iterations(arg.iterations)?;
             bench(mm, addr, mode, &mut arg)?;
-            arg.encode(buf);
+            io.write(&arg)
         }
         Cmd::HoldMmapWrite => {
-            let arg = abi::Hold::decode(buf);
+            let arg: abi::Hold = io.read()?;
             abi::validate_hold(&arg, abi::HOLD_VMA_WRITE)?;
             let addr = abi::validate_addr(arg.addr, limit)?;
-            hold_mmap_write(mm, addr, arg.ms, arg.flags & abi::HOLD_VMA_WRITE != 0)?;
+            hold_mmap_write(mm, addr, arg.ms, arg.flags & abi::HOLD_VMA_WRITE != 0)
         }
         Cmd::HoldVmaRead => {
-            let arg = abi::Hold::decode(buf);
+            let arg: abi::Hold = io.read()?;
             abi::validate_hold(&arg, 0)?;
             let addr = abi::validate_addr(arg.addr, limit)?;
             let vma = mm.vma_start_read_unlocked(addr)?.ok_or(ENOENT)?;
             sleep_killable(arg.ms)?;
             drop(vma);
+            Ok(())
         }
         Cmd::ZcMap => {
-            let mut arg = abi::ZcMap::decode(buf);
+            let mut arg: abi::ZcMap = io.read()?;
             let page = PAGE_SIZE as u64;
             if arg.len % page != 0 {
                 return Err(EINVAL);
@@ -454,24 +461,26 @@ fn dispatch(
             // The result is known now: written before anything is mapped, so that no copy
             // can fail once pages are mapped.
             arg.mapped = arg.len;
-            arg.encode(buf);
-            out.write(buf)?;
-            state.zc_map(mm, range, arg.seed)?;
+            io.write(&arg)?;
+            state.zc_map(mm, range, arg.seed)
         }
         Cmd::Alloc | Cmd::Release => {
-            let arg = abi::Pages::decode(buf);
+            let arg: abi::Pages = io.read()?;
             let range = abi::validate_pages(arg.addr, arg.npages, limit)?;
             if kind == Cmd::Alloc {
-                state.alloc(mm, range)?;
+                state.alloc(mm, range)
             } else {
-                state.release(mm, range)?;
+                state.release(mm, range)
             }
         }
-        Cmd::Stats => pool::STATS.snapshot().encode(buf),
+        Cmd::Stats => {
+            let _: abi::Stats = io.read()?;
+            io.write(&pool::STATS.snapshot())
+        }
         Cmd::UserRead => {
-            let mut arg = abi::UserRead::decode(buf);
+            let mut arg: abi::UserRead = io.read()?;
             let mode = abi::UserReadMode::from_raw(arg.mode)?;
-            if arg.reserved != 0 {
+            if arg.__reserved != 0 {
                 return Err(EINVAL);
             }
             let max = abi::USER_READ_MAX.into();
@@ -479,21 +488,21 @@ fn dispatch(
             let (checksum, faultins) = user_read(mm, addr, arg.len as usize, mode)?;
             arg.checksum = checksum;
             arg.faultins = faultins;
-            arg.encode(buf);
+            io.write(&arg)
         }
         Cmd::Reclaim => {
-            let mut arg = abi::Reclaim::decode(buf);
+            let mut arg: abi::Reclaim = io.read()?;
             let mode = abi::ReclaimMode::from_raw(arg.mode)?;
-            if arg.reserved != 0 || arg.nr_to_scan == 0 || arg.nr_to_scan > abi::MAX_PAGES {
+            if arg.__reserved != 0 || arg.nr_to_scan == 0 || arg.nr_to_scan > abi::MAX_PAGES {
                 return Err(EINVAL);
             }
             let res = pool::reclaim_all(mode, arg.nr_to_scan as usize);
             arg.freed = res.freed as u64;
             arg.skipped = res.skipped as u64;
-            arg.encode(buf);
+            // RECLAIM's pass is not undone if this fails (documented in the header).
+            io.write(&arg)
         }
     }
-    Ok(())
 }
 
 /// BENCH: `arg.iterations` lookups in a kernel loop.
@@ -660,18 +669,23 @@ mod tests {
         }
     }
 
-    /// The sizes of the C structs (x86_64; all fields naturally aligned, no holes).
+    /// The published sizes of the structs (`abi` checks at build time that they have no
+    /// padding and that each command number carries its struct's size).
     #[test]
     fn struct_sizes() {
-        assert_eq!(Lookup::SIZE, 40);
-        assert_eq!(Bench::SIZE, 48);
-        assert_eq!(Hold::SIZE, 16);
-        assert_eq!(ZcMap::SIZE, 32);
-        assert_eq!(Pages::SIZE, 16);
-        assert_eq!(Stats::SIZE, 56);
-        assert_eq!(UserRead::SIZE, 32);
-        assert_eq!(Reclaim::SIZE, 32);
-        assert!(ARG_MAX >= Stats::SIZE);
+        use core::mem::size_of;
+        assert_eq!(size_of::<Lookup>(), 40);
+        assert_eq!(size_of::<Bench>(), 48);
+        assert_eq!(size_of::<Hold>(), 16);
+        assert_eq!(size_of::<ZcMap>(), 32);
+        assert_eq!(size_of::<Pages>(), 16);
+        assert_eq!(size_of::<Stats>(), 56);
+        assert_eq!(size_of::<UserRead>(), 32);
+        assert_eq!(size_of::<Reclaim>(), 32);
+        for cmd in Cmd::ALL {
+            assert!(cmd.size() >= 16);
+        }
+        assert_eq!(Cmd::Lookup.size(), 40);
     }
 
     #[test]
@@ -688,18 +702,7 @@ mod tests {
     /// Dispatch on type and number only; unknown commands are `ENOTTY`.
     #[test]
     fn command_decoding() {
-        for cmd in [
-            Cmd::Lookup,
-            Cmd::Bench,
-            Cmd::HoldMmapWrite,
-            Cmd::HoldVmaRead,
-            Cmd::ZcMap,
-            Cmd::Alloc,
-            Cmd::Release,
-            Cmd::Stats,
-            Cmd::UserRead,
-            Cmd::Reclaim,
-        ] {
+        for cmd in Cmd::ALL {
             assert_eq!(Cmd::decode(cmd.raw()), Ok(cmd));
             // A grown struct: same type and number, larger size.
             let grown = cmd.raw() + (8 << kernel::uapi::_IOC_SIZESHIFT);
@@ -709,14 +712,18 @@ mod tests {
         assert_eq!(Cmd::Lookup.raw(), 0xc028_b901);
         // _IOR(0xB9, 0x08, struct vmalock_stats).
         assert_eq!(Cmd::Stats.raw(), 0x8038_b908);
+        assert!(Cmd::Lookup.copies_in() && Cmd::Lookup.copies_out());
+        assert!(!Cmd::Stats.copies_in() && Cmd::Stats.copies_out());
+        assert!(Cmd::Alloc.copies_in() && !Cmd::Alloc.copies_out());
         assert_eq!(Cmd::decode(0xc028_b900), Err(ENOTTY));
         assert_eq!(Cmd::decode(0xc028_b90b), Err(ENOTTY));
         assert_eq!(Cmd::decode(0xc028_ba01), Err(ENOTTY));
         assert_eq!(Cmd::decode(0), Err(ENOTTY));
     }
 
+    /// The bytes of a struct are the C layout: the typed user copies move exactly these.
     #[test]
-    fn encode_decode() {
+    fn struct_bytes() {
         let lookup = Lookup {
             addr: 0x1234_5678_9abc,
             mode: 2,
@@ -725,11 +732,13 @@ mod tests {
             vm_end: 0x3000,
             vm_flags: 0x73,
         };
-        let mut buf = [0u8; ARG_MAX];
-        lookup.encode(&mut buf);
-        assert_eq!(Lookup::decode(&buf), lookup);
-        assert_eq!(buf[8..12], 2u32.to_ne_bytes());
-        assert_eq!(buf[16..24], 0x1000u64.to_ne_bytes());
+        let bytes = lookup.as_bytes();
+        assert_eq!(bytes.len(), 40);
+        assert_eq!(bytes[8..12], 2u32.to_ne_bytes());
+        assert_eq!(bytes[12..16], 1u32.to_ne_bytes());
+        assert_eq!(bytes[16..24], 0x1000u64.to_ne_bytes());
+        assert_eq!(bytes[32..40], 0x73u64.to_ne_bytes());
+        assert_eq!(Lookup::from_bytes_copy(bytes), Some(lookup));
     }
 
     #[test]

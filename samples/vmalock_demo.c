@@ -412,7 +412,7 @@ static void demo_pool(int fd, char *dev)
 	CHECK(xioctl(fd, VMALOCK_IOC_ALLOC, &p) == -EINVAL, "ALLOC unaligned: EINVAL");
 	p = (struct vmalock_pages){ .addr = (unsigned long)dev, .npages = 0 };
 	CHECK(xioctl(fd, VMALOCK_IOC_ALLOC, &p) == -EINVAL, "ALLOC 0 pages: EINVAL");
-	p.npages = VMALOCK_MAX_PAGES + 1;
+	p.npages = VMALOCK_MAX_PAGES(sysconf(_SC_PAGESIZE)) + 1;
 	CHECK(xioctl(fd, VMALOCK_IOC_ALLOC, &p) == -EINVAL, "ALLOC too many pages: EINVAL");
 	p.npages = 1ULL << 60;
 	CHECK(xioctl(fd, VMALOCK_IOC_ALLOC, &p) == -EINVAL, "ALLOC huge count: EINVAL");

@@ -152,9 +152,10 @@ struct vmalock_zc_map {
  * kept emptying slots of the range while ALLOC allocated (4 tries).
  * VMALOCK_IOC_RELEASE: put npages in-use pages at addr on the LRU, still
  * mapped; the shrinker may reclaim them (zap + free) at any time after.
- * EINVAL if a page is not in use. npages: 1 .. VMALOCK_MAX_PAGES.
+ * EINVAL if a page is not in use. npages: 1 .. VMALOCK_MAX_PAGES(page size),
+ * the pages of the largest mapping (page size: sysconf(_SC_PAGESIZE)).
  */
-#define VMALOCK_MAX_PAGES	(VMALOCK_MAP_MAX_BYTES / 4096)
+#define VMALOCK_MAX_PAGES(page_size)	(VMALOCK_MAP_MAX_BYTES / (page_size))
 struct vmalock_pages {
 	__u64 addr;		/* in */
 	__u64 npages;		/* in */
@@ -209,10 +210,10 @@ struct vmalock_user_read {
  * shrinker's scan does, with the given strategy (for comparison):
  * VMA_TRYLOCK is lock_vma_under_rcu() (what the shrinker uses);
  * MMAP_TRYLOCK is mmap_read_trylock() + vma_lookup() (stock binder's old
- * fallback). nr_to_scan: 1 .. VMALOCK_MAX_PAGES. A released page whose
- * address no VMA covers any more (munmap() of part of the mapping) is
- * freed and counted as reclaimed; a contended VMA or mmap lock ends the
- * pass for that file (skipped).
+ * fallback). nr_to_scan: 1 .. VMALOCK_MAX_PAGES(page size). A released
+ * page whose address no VMA covers any more (munmap() of part of the
+ * mapping) is freed and counted as reclaimed; a contended VMA or mmap lock
+ * ends the pass for that file (skipped).
  */
 enum vmalock_reclaim_mode {
 	VMALOCK_RECLAIM_VMA_TRYLOCK	= 0,

@@ -341,7 +341,7 @@ TEST_F(abi, stats_basic)
 	EXPECT_EQ(-EBUSY, vl_zc_map(self->fd, self->map, VL_PAGE, 1, NULL));
 	expect_delta(_metadata, self->fd, &s0, &want, "refused calls");
 	/* Reclaim: the 2 LRU pages are freed. */
-	ASSERT_EQ(0, vl_reclaim(self->fd, VMALOCK_RECLAIM_VMA_TRYLOCK, VMALOCK_MAX_PAGES, &freed,
+	ASSERT_EQ(0, vl_reclaim(self->fd, VMALOCK_RECLAIM_VMA_TRYLOCK, VL_MAX_PAGES, &freed,
 				&skipped));
 	EXPECT_EQ(2, freed);
 	EXPECT_EQ(0, skipped);
@@ -385,7 +385,7 @@ TEST_F(abi, reclaim_basic)
 	ASSERT_EQ(0, vl_reclaim(self->fd, VMALOCK_RECLAIM_VMA_TRYLOCK, 1, &freed, &skipped));
 	EXPECT_EQ(0, freed);
 	EXPECT_EQ(0, skipped);
-	ASSERT_EQ(0, vl_reclaim(self->fd, VMALOCK_RECLAIM_MMAP_TRYLOCK, VMALOCK_MAX_PAGES,
+	ASSERT_EQ(0, vl_reclaim(self->fd, VMALOCK_RECLAIM_MMAP_TRYLOCK, VL_MAX_PAGES,
 				&freed, &skipped));
 	EXPECT_EQ(0, freed);
 	EXPECT_EQ(0, skipped);
@@ -412,7 +412,7 @@ TEST_F(abi, reclaim_basic)
 
 	/* The mmap_lock strategy frees the other 5, no more than there are. */
 	freed = skipped = ~0ULL;
-	ASSERT_EQ(0, vl_reclaim(self->fd, VMALOCK_RECLAIM_MMAP_TRYLOCK, VMALOCK_MAX_PAGES,
+	ASSERT_EQ(0, vl_reclaim(self->fd, VMALOCK_RECLAIM_MMAP_TRYLOCK, VL_MAX_PAGES,
 				&freed, &skipped));
 	EXPECT_EQ(5, freed);
 	EXPECT_EQ(0, skipped);
@@ -427,7 +427,7 @@ TEST_F(abi, reclaim_basic)
 
 	/* Empty again. */
 	freed = skipped = ~0ULL;
-	ASSERT_EQ(0, vl_reclaim(self->fd, VMALOCK_RECLAIM_VMA_TRYLOCK, VMALOCK_MAX_PAGES, &freed,
+	ASSERT_EQ(0, vl_reclaim(self->fd, VMALOCK_RECLAIM_VMA_TRYLOCK, VL_MAX_PAGES, &freed,
 				&skipped));
 	EXPECT_EQ(0, freed);
 	EXPECT_EQ(0, skipped);
@@ -530,7 +530,7 @@ struct bad_case {
 #define E2(e, f)	{ e, f, -1 }
 #define E3(e, f, g)	{ e, f, g }
 #define PG		VL_PAGE
-#define MAXP		VMALOCK_MAX_PAGES
+#define MAXP		VL_MAX_PAGES
 
 static const struct bad_case bad_cases[] = {
 	/* LOOKUP: a = mode */

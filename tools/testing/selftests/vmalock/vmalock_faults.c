@@ -380,7 +380,7 @@ static int c_reclaim(struct ctx *c)
 {
 	uint64_t skipped;
 
-	return vl_reclaim(c->fd, VMALOCK_RECLAIM_VMA_TRYLOCK, VMALOCK_MAX_PAGES, &c->out,
+	return vl_reclaim(c->fd, VMALOCK_RECLAIM_VMA_TRYLOCK, VL_MAX_PAGES, &c->out,
 			  &skipped);
 }
 

@@ -313,7 +313,7 @@ static struct census census(const struct fuzz_thread *t, unsigned int first, uns
 /* validate_pages() of the ABI: page aligned, 1 .. MAX_PAGES pages, below TASK_SIZE. */
 static bool pages_ok(const struct fuzz *f, uint64_t addr, uint64_t npages)
 {
-	if (!npages || npages > VMALOCK_MAX_PAGES || addr % VL_PAGE)
+	if (!npages || npages > VL_MAX_PAGES || addr % VL_PAGE)
 		return false;
 	return addr + npages * VL_PAGE >= addr && addr + npages * VL_PAGE <= f->task_size;
 }
@@ -555,7 +555,7 @@ static void expect_call(struct fuzz_thread *t, unsigned int nr, const char *buf,
 		const struct vmalock_reclaim *rc = (const void *)buf;
 
 		if (rc->mode > VMALOCK_RECLAIM_MMAP_TRYLOCK || rc->__reserved ||
-		    !rc->nr_to_scan || rc->nr_to_scan > VMALOCK_MAX_PAGES) {
+		    !rc->nr_to_scan || rc->nr_to_scan > VL_MAX_PAGES) {
 			*hint = "bad mode, reserved field or nr_to_scan";
 			want(w, -EINVAL);
 			break;

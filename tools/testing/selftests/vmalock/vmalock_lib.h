@@ -17,7 +17,8 @@
 
 #define VL_DEV		"/dev/vmalock"
 #define VL_MODULE	"/lib/modules/vmalock.ko"
-#define VL_PAGE		4096UL
+#define VL_PAGE		4096UL	/* the guests are x86_64 */
+#define VL_MAX_PAGES	VMALOCK_MAX_PAGES(VL_PAGE)
 
 /* vm_flags bits reported by LOOKUP (include/linux/mm.h). */
 #define VL_VM_READ	(1ULL << 0)

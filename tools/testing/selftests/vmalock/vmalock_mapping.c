@@ -243,7 +243,7 @@ TEST_F(mapping, mprotect_split_keeps_mapping)
 	EXPECT_EQ(0, vl_probe_write(PG(4), 1));
 	/* Released pages of the read-only part are reclaimed through it. */
 	ASSERT_EQ(0, vl_release(self->fd, PG(2), 2));
-	ASSERT_EQ(0, vl_reclaim(self->fd, VMALOCK_RECLAIM_VMA_TRYLOCK, VMALOCK_MAX_PAGES,
+	ASSERT_EQ(0, vl_reclaim(self->fd, VMALOCK_RECLAIM_VMA_TRYLOCK, VL_MAX_PAGES,
 				&freed, &skipped));
 	EXPECT_LE(2, freed);
 	EXPECT_EQ(0, vl_mincore(PG(2), 2, NULL));
