@@ -510,6 +510,157 @@ TEST_F(abi, bad_arg_pointer_efault)
 }
 
 /*
+ * A valid argument for each command (on the fixture's layout), so that
+ * only where it lies decides the result. Round r uses pages r (ZC_MAP) and
+ * 2 + r (ALLOC, RELEASE) of the mapping.
+ */
+static size_t good_arg(FIXTURE_DATA(abi) *self, unsigned long cmd, unsigned int round,
+		       void *buf)
+{
+	uint64_t anon = (uintptr_t)self->anon, map = (uintptr_t)self->map;
+
+	memset(buf, 0, _IOC_SIZE(cmd));
+	switch (_IOC_NR(cmd)) {
+	case 0x01:
+		*(struct vmalock_lookup *)buf = (struct vmalock_lookup){ .addr = anon,
+			.mode = VMALOCK_MODE_WAIT };
+		break;
+	case 0x02:
+		*(struct vmalock_bench *)buf = (struct vmalock_bench){ .addr = anon,
+			.mode = VMALOCK_MODE_WAIT, .iterations = 4 };
+		break;
+	case 0x03:
+	case 0x04:
+		*(struct vmalock_hold *)buf = (struct vmalock_hold){ .addr = anon };
+		break;
+	case 0x05:
+		*(struct vmalock_zc_map *)buf = (struct vmalock_zc_map){
+			.addr = map + round * VL_PAGE,
+			.len = VL_PAGE, .seed = 7 };
+		break;
+	case 0x06:
+	case 0x07:
+		*(struct vmalock_pages *)buf = (struct vmalock_pages){
+			.addr = map + (2 + round) * VL_PAGE,
+			.npages = 1 };
+		break;
+	case 0x09:
+		*(struct vmalock_user_read *)buf = (struct vmalock_user_read){ .addr = anon,
+			.len = 64, .mode = VMALOCK_USER_READ_SAFE };
+		break;
+	case 0x0a:
+		*(struct vmalock_reclaim *)buf = (struct vmalock_reclaim){
+			.mode = VMALOCK_RECLAIM_VMA_TRYLOCK, .nr_to_scan = 1 };
+		break;
+	}
+	return _IOC_SIZE(cmd);
+}
+
+static const unsigned long all_cmds[] = {
+	VMALOCK_IOC_LOOKUP, VMALOCK_IOC_BENCH, VMALOCK_IOC_HOLD_MMAP_WRITE,
+	VMALOCK_IOC_HOLD_VMA_READ, VMALOCK_IOC_ZC_MAP, VMALOCK_IOC_ALLOC,
+	VMALOCK_IOC_RELEASE, VMALOCK_IOC_STATS, VMALOCK_IOC_USER_READ,
+	VMALOCK_IOC_RECLAIM,
+};
+
+/*
+ * Arguments that straddle into a page the caller cannot access: the last
+ * 8 bytes, or the last byte, of the struct lie in a PROT_NONE page or in
+ * an unmapped one. Every command fails with EFAULT and changes nothing
+ * (STATS, the pages of the mapping); the same struct just before the
+ * boundary succeeds. ALLOC and RELEASE run as a pair so the control leaves
+ * nothing behind.
+ */
+TEST_F(abi, args_straddling_efault)
+{
+	static const char * const what[] = { "PROT_NONE", "unmapped" };
+	char *two = vl_anon(2), *edge = two + VL_PAGE;
+	unsigned char before[MAP_PAGES], after[MAP_PAGES];
+	struct vmalock_stats s0, d, zero = { 0 };
+	char arg[128];
+	unsigned int i, w, k;
+
+	ASSERT_NE(MAP_FAILED, two);
+	for (w = 0; w < 2; w++) {
+		if (w == 0) {
+			ASSERT_EQ(0, mprotect(edge, VL_PAGE, PROT_NONE));
+		} else {
+			ASSERT_EQ(0, munmap(edge, VL_PAGE));
+		}
+		for (i = 0; i < ARRAY_SIZE(all_cmds); i++) {
+			unsigned long cmd = all_cmds[i];
+			size_t size = good_arg(self, cmd, w, arg);
+
+			for (k = 1; k <= 8; k += 7) {
+				char *at = edge - size + k;
+
+				ASSERT_EQ(0, vl_stats(self->fd, &s0));
+				ASSERT_LE(0, vl_mincore(self->map, MAP_PAGES, before));
+				memcpy(at, arg, size - k);
+				EXPECT_EQ(-EFAULT, vl_ioctl(self->fd, cmd, at))
+					TH_LOG("nr %#x, last %u bytes %s", (unsigned int)_IOC_NR(cmd),
+					       k, what[w]);
+				ASSERT_EQ(0, vl_stats_delta(self->fd, &s0, &d));
+				EXPECT_EQ(0, memcmp(&d, &zero, sizeof(d)))
+					TH_LOG("nr %#x: STATS changed", (unsigned int)_IOC_NR(cmd));
+				ASSERT_LE(0, vl_mincore(self->map, MAP_PAGES, after));
+				EXPECT_EQ(0, memcmp(before, after, sizeof(before)))
+					TH_LOG("nr %#x: the mapping changed", (unsigned int)_IOC_NR(cmd));
+			}
+			/* The control: the same struct, all of it readable and writable. */
+			memcpy(edge - size, arg, size);
+			EXPECT_EQ(0, vl_ioctl(self->fd, cmd, edge - size))
+				TH_LOG("nr %#x: the control failed", (unsigned int)_IOC_NR(cmd));
+		}
+	}
+	munmap(two, VL_PAGE);
+}
+
+/*
+ * The exact TASK_SIZE boundary: the last byte below TASK_SIZE is a user
+ * address (found, in a VMA ending at TASK_SIZE), TASK_SIZE is not
+ * (EINVAL), for every command that takes an address.
+ */
+TEST_F(abi, task_size_boundary)
+{
+	uint64_t top = vl_task_size(), csum;
+	struct vmalock_lookup l;
+	void *last = (void *)(top - VL_PAGE);
+	uint32_t mode, faultins;
+	bool mapped_here;
+	void *p;
+
+	p = mmap(last, VL_PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	/* EEXIST: something (the stack, without ASLR) already ends at TASK_SIZE. */
+	ASSERT_TRUE(p == last || errno == EEXIST) TH_LOG("mmap %p: %s", last, strerror(errno));
+	mapped_here = p == last;
+
+	for (mode = 0; mode <= VMALOCK_MODE_UNLOCKED; mode++) {
+		ASSERT_EQ(0, vl_lookup(self->fd, top - 1, mode, &l)) TH_LOG("%s", mode_name[mode]);
+		EXPECT_EQ(top, l.vm_end);
+		EXPECT_EQ(-EINVAL, vl_lookup(self->fd, top, mode, NULL)) TH_LOG("%s",
+			  mode_name[mode]);
+	}
+	EXPECT_EQ(0, vl_hold(self->fd, VMALOCK_IOC_HOLD_VMA_READ, top - 1, 0, 0));
+	EXPECT_EQ(-EINVAL, vl_hold(self->fd, VMALOCK_IOC_HOLD_VMA_READ, top, 0, 0));
+	EXPECT_EQ(0, vl_hold(self->fd, VMALOCK_IOC_HOLD_MMAP_WRITE, top - 1, 0,
+			     VMALOCK_HOLD_VMA_WRITE));
+	EXPECT_EQ(-EINVAL, vl_hold(self->fd, VMALOCK_IOC_HOLD_MMAP_WRITE, top, 0,
+				   VMALOCK_HOLD_VMA_WRITE));
+	/* The last 8 bytes can be read; one more byte reaches TASK_SIZE. */
+	EXPECT_EQ(0, vl_user_read(self->fd, (void *)(top - 8), 8, VMALOCK_USER_READ_SAFE,
+				  &csum, &faultins));
+	EXPECT_EQ(-EINVAL, vl_user_read(self->fd, (void *)(top - 8), 9, VMALOCK_USER_READ_SAFE,
+					&csum, &faultins));
+	/* A page range that ends past TASK_SIZE. */
+	EXPECT_EQ(-EINVAL, vl_alloc(self->fd, (void *)top, 1));
+	EXPECT_EQ(-EINVAL, vl_zc_map(self->fd, (void *)top, VL_PAGE, 1, NULL));
+	if (mapped_here)
+		munmap(last, VL_PAGE);
+}
+
+/*
  * The table of bad inputs: every command with bad addresses, lengths,
  * counts, modes, flags and reserved fields. The argument is built from
  * (where, off, a, b, c); see build_arg().
