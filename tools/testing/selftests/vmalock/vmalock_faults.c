@@ -27,35 +27,6 @@
 #define NPAGES		4
 #define MAX_NTH		20000
 
-/*
- * By default fail-nth never reaches GFP_KERNEL (sleeping) or order-0
- * allocations: open both up. verbose=0 keeps a stack dump per injected
- * failure off the console.
- */
-static const struct {
-	const char *path, *val;
-} knobs[] = {
-	{ "/sys/kernel/debug/failslab/ignore-gfp-wait", "N" },
-	{ "/sys/kernel/debug/failslab/verbose", "0" },
-	{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N" },
-	{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem", "N" },
-	{ "/sys/kernel/debug/fail_page_alloc/min-order", "0" },
-	{ "/sys/kernel/debug/fail_page_alloc/verbose", "0" },
-	{ "/sys/kernel/debug/fail_usercopy/verbose", "0" },
-};
-
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -EIO;
-}
-
 /* The state a call works on; what a case's callbacks see. */
 struct ctx {
 	int fd;
@@ -78,41 +49,6 @@ struct sweep_case {
 	bool reclaim;		/* RECLAIM's documented exception */
 	bool must_hit;		/* allocates or copies: must hit > 0 points */
 };
-
-static int open_nth(void)
-{
-	return open("/proc/thread-self/fail-nth", O_RDWR);
-}
-
-/* Arm: the nth point from now fails. */
-static int nth_arm(int nth, unsigned int n)
-{
-	char buf[16];
-	int len = snprintf(buf, sizeof(buf), "%u", n);
-
-	return pwrite(nth, buf, len, 0) == len ? 0 : -errno;
-}
-
-/*
- * Was the armed point reached (and failed)? Disarms. Reading and writing
- * fail-nth copy to and from user space, which are points themselves: a
- * read that fails with EFAULT was the point (the call did not reach it),
- * and so was a failed disarming write; either way the count is 0 then.
- */
-static bool nth_injected(int nth)
-{
-	char buf[16] = "";
-	ssize_t n = pread(nth, buf, sizeof(buf) - 1, 0);
-	int i;
-
-	if (n < 0)
-		return false;
-	if (!strtoul(buf, NULL, 10))
-		return true;
-	for (i = 0; i < 3 && pwrite(nth, "0", 1, 0) != 1; i++)
-		;
-	return false;
-}
 
 static bool same_stats(const struct vmalock_stats *a, const struct vmalock_stats *b)
 {
@@ -147,7 +83,7 @@ static void teardown(struct ctx *c)
 static void run_sweep(struct __test_metadata *_metadata, const struct sweep_case *k)
 {
 	unsigned int n, hits = 0, failed = 0, recovered = 0;
-	int nth = open_nth();
+	int nth = vl_nth_open();
 	struct ctx c = { .fd = -1 };
 	bool finished = false;
 
@@ -178,9 +114,9 @@ static void run_sweep(struct __test_metadata *_metadata, const struct sweep_case
 		if (c.map)
 			ASSERT_EQ(0, mincore(c.map, LEN, mc0));
 
-		ASSERT_EQ(0, nth_arm(nth, n));
+		ASSERT_EQ(0, vl_nth_arm(nth, n));
 		ret = k->call(&c);
-		injected = nth_injected(nth);
+		injected = vl_nth_injected(nth);
 
 		if (!injected) {
 			/* The call ran through: the sweep is over. */
@@ -490,15 +426,11 @@ CASE(munmap_split, 12);
 
 FIXTURE_SETUP(faults)
 {
-	unsigned int i;
+	const char *path;
+	int ret = vl_fault_injection_setup(&path);
 
-	for (i = 0; i < ARRAY_SIZE(knobs); i++) {
-		const char *path = knobs[i].path ? knobs[i].path : "";
-		int ret = write_file(path, knobs[i].val);
-
-		ASSERT_EQ(0, ret) TH_LOG("%s: %s (CONFIG_FAULT_INJECTION_DEBUG_FS?)", path,
-					 strerror(-ret));
-	}
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s (CONFIG_FAULT_INJECTION_DEBUG_FS?)", path,
+				 strerror(-ret));
 }
 
 FIXTURE_TEARDOWN(faults)

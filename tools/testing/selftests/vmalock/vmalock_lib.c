@@ -344,6 +344,23 @@ long vl_probe_check_pattern(const void *p, size_t len, uint64_t seed, uint64_t f
 	return -1;
 }
 
+int vl_shrinker_find(const char *pattern, char *buf, size_t len)
+{
+	glob_t g;
+	int ret = -ENOENT;
+
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return ret;
+	if (g.gl_pathc == 1) {
+		snprintf(buf, len, "%s", g.gl_pathv[0]);
+		ret = 0;
+	} else if (g.gl_pathc > 1) {
+		ret = -EEXIST;
+	}
+	globfree(&g);
+	return ret;
+}
+
 /*
  * Cached: glob() allocates, and an allocation may need the mmap lock,
  * which a test may be holding through the hook.
@@ -352,20 +369,14 @@ static char shrinker_dir[256];
 
 int vl_shrinker_dir(char *buf, size_t len)
 {
-	glob_t g;
-	int ret = -ENOENT;
-
 	if (!shrinker_dir[0] &&
-	    glob("/sys/kernel/debug/shrinker/vmalock*", 0, NULL, &g) == 0) {
-		if (g.gl_pathc >= 1)
-			snprintf(shrinker_dir, sizeof(shrinker_dir), "%s", g.gl_pathv[0]);
-		globfree(&g);
-	}
-	if (shrinker_dir[0]) {
-		snprintf(buf, len, "%s", shrinker_dir);
-		ret = 0;
-	}
-	return ret;
+	    vl_shrinker_find("/sys/kernel/debug/shrinker/vmalock*", shrinker_dir,
+			     sizeof(shrinker_dir)))
+		shrinker_dir[0] = 0;
+	if (!shrinker_dir[0])
+		return -ENOENT;
+	snprintf(buf, len, "%s", shrinker_dir);
+	return 0;
 }
 
 static int write_file(const char *path, const char *s)
@@ -382,27 +393,22 @@ static int write_file(const char *path, const char *s)
 	return err;
 }
 
-int vl_shrinker_scan(unsigned long nr)
+int vl_shrinker_scan_at(const char *dir, unsigned long nr)
 {
-	char dir[256], path[300], s[64];
-	int ret = vl_shrinker_dir(dir, sizeof(dir));
+	char path[300], s[64];
 
-	if (ret)
-		return ret;
 	snprintf(path, sizeof(path), "%s/scan", dir);
 	snprintf(s, sizeof(s), "0 0 %lu", nr);
 	return write_file(path, s);
 }
 
-long vl_shrinker_count(void)
+long vl_shrinker_count_at(const char *dir)
 {
-	char dir[256], path[300], buf[4096], *p, *end;
+	char path[300], buf[4096], *p, *end;
 	long sum = 0;
 	ssize_t n;
 	int fd;
 
-	if (vl_shrinker_dir(dir, sizeof(dir)))
-		return -1;
 	snprintf(path, sizeof(path), "%s/count", dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -430,6 +436,81 @@ long vl_shrinker_count(void)
 			p++;
 	}
 	return sum;
+}
+
+int vl_shrinker_scan(unsigned long nr)
+{
+	char dir[256];
+	int ret = vl_shrinker_dir(dir, sizeof(dir));
+
+	return ret ? ret : vl_shrinker_scan_at(dir, nr);
+}
+
+long vl_shrinker_count(void)
+{
+	char dir[256];
+
+	return vl_shrinker_dir(dir, sizeof(dir)) ? -1 : vl_shrinker_count_at(dir);
+}
+
+/*
+ * By default fail-nth never reaches GFP_KERNEL (sleeping) or order-0
+ * allocations: open both up. verbose=0 keeps a stack dump per injected
+ * failure off the console.
+ */
+static const struct {
+	const char *path, *val;
+} fault_knobs[] = {
+	{ "/sys/kernel/debug/failslab/ignore-gfp-wait", "N" },
+	{ "/sys/kernel/debug/failslab/verbose", "0" },
+	{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N" },
+	{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem", "N" },
+	{ "/sys/kernel/debug/fail_page_alloc/min-order", "0" },
+	{ "/sys/kernel/debug/fail_page_alloc/verbose", "0" },
+	{ "/sys/kernel/debug/fail_usercopy/verbose", "0" },
+};
+
+int vl_fault_injection_setup(const char **failed)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(fault_knobs) / sizeof(fault_knobs[0]); i++) {
+		int ret = write_file(fault_knobs[i].path, fault_knobs[i].val);
+
+		if (ret) {
+			*failed = fault_knobs[i].path;
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int vl_nth_open(void)
+{
+	return open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+}
+
+int vl_nth_arm(int nth, unsigned int n)
+{
+	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%u", n);
+
+	return pwrite(nth, buf, len, 0) == len ? 0 : -errno;
+}
+
+bool vl_nth_injected(int nth)
+{
+	char buf[16] = "";
+	ssize_t n = pread(nth, buf, sizeof(buf) - 1, 0);
+	int i;
+
+	if (n < 0)
+		return false;
+	if (!strtoul(buf, NULL, 10))
+		return true;
+	for (i = 0; i < 3 && pwrite(nth, "0", 1, 0) != 1; i++)
+		;
+	return false;
 }
 
 int vl_drop_slab(void)

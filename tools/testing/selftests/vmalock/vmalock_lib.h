@@ -107,12 +107,39 @@ int vl_probe_write(volatile void *p, uint64_t val);
 long vl_probe_check_pattern(const void *p, size_t len, uint64_t seed, uint64_t first_word,
 			    int *sig);
 
-/* The shrinker's debugfs directory (/sys/kernel/debug/shrinker/vmalock-*). */
+/*
+ * The one shrinker debugfs directory matching the glob @pattern (e.g.
+ * "/sys/kernel/debug/shrinker/android-binder-*"): 0, -ENOENT if none,
+ * -EEXIST if more than one match. Allocates (glob()).
+ */
+int vl_shrinker_find(const char *pattern, char *buf, size_t len);
+/* Write "0 0 nr" to the scan file in @dir; 0 or -errno. */
+int vl_shrinker_scan_at(const char *dir, unsigned long nr);
+/* Sum of the counts in the count file in @dir, -1 on error. */
+long vl_shrinker_count_at(const char *dir);
+/* The module's shrinker directory (/sys/kernel/debug/shrinker/vmalock-*). */
 int vl_shrinker_dir(char *buf, size_t len);
-/* Write "0 0 nr" to its scan file; 0 or -errno. */
+/* vl_shrinker_scan_at() and vl_shrinker_count_at() on the module's shrinker. */
 int vl_shrinker_scan(unsigned long nr);
-/* Sum of the counts in its count file, -1 on error. */
 long vl_shrinker_count(void);
+/*
+ * Fault injection (Documentation/fault-injection/fault-injection.rst).
+ * vl_fault_injection_setup() lets fail-nth reach sleeping and order-0
+ * allocations and turns the per-failure stack dumps off: 0, or -errno with
+ * *failed the knob that could not be set.
+ */
+int vl_fault_injection_setup(const char **failed);
+/* /proc/thread-self/fail-nth of the calling thread, opened; -1 on error. */
+int vl_nth_open(void);
+/* Arm: the nth fault-injection point from now on fails. 0 or -errno. */
+int vl_nth_arm(int nth, unsigned int n);
+/*
+ * Was the armed point reached (and failed)? Disarms. Reading and writing
+ * fail-nth copy to and from user space, which are points themselves: a
+ * read that fails with EFAULT was the point (the call did not reach it),
+ * and so was a failed disarming write; either way the count is 0 then.
+ */
+bool vl_nth_injected(int nth);
 /* echo 2 > /proc/sys/vm/drop_caches; 0 or -errno. */
 int vl_drop_slab(void);
 
