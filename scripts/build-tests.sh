@@ -48,6 +48,23 @@ cc_prog "$out/bin/tcp_mmap" "$ST/net/tcp_mmap.c" \
 cc_prog "$out/bin/proc-maps-race" "$ST/proc/proc-maps-race.c" -- -lpthread
 cc_prog "$out/bin/merge" "$ST/mm/merge.c" "$ST/mm/vm_util.c" "$ST/mm/hugepage_settings.c" -- -lrt -lpthread -lm
 cc_prog "$out/bin/binderfs_test" "$ST/filesystems/binderfs/binderfs_test.c" -- -lpthread
+# selftests/mm suites on the code the series changes (userfaultfd, KSM,
+# mremap, mlock, populate, guard regions) and selftests/proc. (selftests/mm/rmap
+# builds, but all its cases migrate pages between NUMA nodes: the guests
+# have one node, and a suite that only skips fails the run.)
+MM=("$ST/mm/vm_util.c" "$ST/mm/hugepage_settings.c")
+for t in mremap_test mremap_dontunmap ksm_functional_tests mlock2-tests madv_populate \
+	 guard-regions map_fixed_noreplace; do
+	cc_prog "$out/bin/$t" "$ST/mm/$t.c" "${MM[@]}" -- -lrt -lpthread -lm
+done
+for t in uffd-unit-tests uffd-stress; do
+	cc_prog "$out/bin/$t" "$ST/mm/$t.c" "$ST/mm/uffd-common.c" "${MM[@]}" -- -lrt -lpthread -lm
+done
+EXTRA_CFLAGS=(-I "$tree")	# ksm_tests includes <include/vdso/time64.h>
+cc_prog "$out/bin/ksm_tests" "$ST/mm/ksm_tests.c" "${MM[@]}" -- -lrt -lpthread -lm -lnuma
+EXTRA_CFLAGS=()
+cc_prog "$out/bin/proc-pid-vm" "$ST/proc/proc-pid-vm.c"
+install -m 0755 "$VMALOCK_TOP/tools/testing/selftests/vmalock/peer/tap-cases.sh" "$out/bin/"
 
 # Project selftests: warning-free (the peer suites are built as the tree has them).
 EXTRA_CFLAGS=(-Werror)

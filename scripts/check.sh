@@ -15,7 +15,7 @@ set -euo pipefail
 BOOTS=${BOOTS:-main up lockdep}
 OUTDIR=${OUTDIR:-$OUT/check}
 SELFTEST=${SELFTEST:-1}
-BOOT_TIMEOUT=${BOOT_TIMEOUT:-900}
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-1500}
 
 "$VMALOCK_TOP/scripts/install-deps.sh"
 rm -rf "$OUTDIR"
@@ -31,14 +31,18 @@ mkdir -p "$OUTDIR"
 boot_spec() {
 	variant=main plan=check expect= suites= modargs= report= timeout=$BOOT_TIMEOUT
 	cmdline=
+	# ksm_functional_tests writes PROT_NONE memory through /proc/self/mem,
+	# which needs FOLL_FORCE for a non-ptracer (the kernels default to
+	# PROC_MEM_FORCE_PTRACE).
+	local common=proc_mem.force_override=always
 	case $1 in
-	main)	cmdline=vmalock.suites=main
+	main)	cmdline="vmalock.suites=main $common"
 		expect="rust_doctests_kernel rust_mm_vma_lock vma_start_read_unlocked vmalock_module"
 		suites=main modargs=${PLANT_FAILURE:+plant_failure=1} ;;
 	# binder_alloc_exhaustive_test (KUNIT_CASE_SLOW) runs for far longer
 	# than a check under emulation can wait: skipped, on the allowlist.
 	up)	variant=up-cbinder
-		cmdline="vmalock.suites=up kunit.filter=speed>slow kunit.filter_action=skip"
+		cmdline="vmalock.suites=up kunit.filter=speed>slow kunit.filter_action=skip $common"
 		expect="rust_doctests_kernel rust_mm_vma_lock vma_start_read_unlocked binder_alloc vmalock_module"
 		suites=up ;;
 	# Exactly one report, lockdep's vm_lock/mmap_lock cycle, and nothing else.
@@ -126,6 +130,26 @@ for b in $BOOTS; do
 	jsons+=("$d")
 done
 
+host_suite() {
+	local name=$1 rc=0
+	shift
+	echo "# vmalock-suite: $name"
+	"$@" || rc=$?
+	echo "# vmalock-end: $name rc=$rc"
+}
+kb=${built[main]:-$("$VMALOCK_TOP/scripts/build-kernel.sh" main)}
+ktree=$(readlink -f "$kb/source")
+
+# Host-side suites on the patched tree: the kernel's userspace VMA tests
+# (tools/testing/vma, whose headers patch 1 edits).
+d=$OUTDIR/host-mm
+mkdir -p "$d"
+host_suite vma "$VMALOCK_TOP/scripts/test-vma.sh" "$ktree" > "$d/results.log" 2>&1
+python3 "$VMALOCK_TOP/scripts/parse-results.py" --host --boot host-mm --kernel host \
+	--results "$d/results.log" --ktree "$ktree" --expect vma > "$d/boot.json" ||
+	die "parsing the host-side mm tests failed"
+jsons+=("$d")
+
 if [ "$SELFTEST" = 1 ]; then
 	# Host-side tests of the pipeline's own tools: the console scanner finds
 	# each kind of report it claims to, and nothing in this run's clean
@@ -138,15 +162,6 @@ if [ "$SELFTEST" = 1 ]; then
 		boot_spec "$b"
 		[ -z "$report" ] && clean+=("$OUTDIR/$b/console.log")
 	done
-	host_suite() {
-		local name=$1 rc=0
-		shift
-		echo "# vmalock-suite: $name"
-		"$@" || rc=$?
-		echo "# vmalock-end: $name rc=$rc"
-	}
-	kb=${built[main]:-$("$VMALOCK_TOP/scripts/build-kernel.sh" main)}
-	ktree=$(readlink -f "$kb/source")
 	{
 		host_suite scan_console python3 "$VMALOCK_TOP/scripts/test-scan-console.py" "${clean[@]}"
 		host_suite parse_results python3 "$VMALOCK_TOP/scripts/test-parse-results.py" "$ktree"

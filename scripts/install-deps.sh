@@ -12,7 +12,8 @@ set -euo pipefail
 mkdir -p "$CACHE"
 
 APT_PKGS=(flex bison bc libelf-dev cpio qemu-system-x86 busybox-static
-	  dwarves kmod ccache python3 libssl-dev file rsync xz-utils unzip gcc make perl)
+	  dwarves kmod ccache python3 libssl-dev file rsync xz-utils unzip gcc make perl
+	  libnuma-dev liburcu-dev)
 
 need=()
 for p in "${APT_PKGS[@]}"; do

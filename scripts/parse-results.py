@@ -129,13 +129,17 @@ def parse_results(path):
     return suites, kmemleak, kmemleak_scans, health, done
 
 
-def leaves(test, path):
-    """(name, status, skip_reason) of every leaf result under test."""
+def leaves(test, path, number=0):
+    """(name, status, skip_reason) of every leaf result under test. A result
+    line without a description ("ok 6 # SKIP reason", as ksft_test_result_skip()
+    prints it) is named by its skip reason, or else by its number."""
     if not test.subtests:
-        yield '.'.join(path + [test.name]), test.status, test.skip_reason
+        name = test.name or test.skip_reason or f'#{number}'
+        yield '.'.join(path + [name]), test.status, test.skip_reason
         return
-    for t in test.subtests:
-        yield from leaves(t, path + ([test.name] if test.name and test.name != 'main' else []))
+    for n, t in enumerate(test.subtests, 1):
+        yield from leaves(t, path + ([test.name] if test.name and test.name != 'main' else []),
+                          n)
 
 
 def parse_block(kp, printer_mod, block):

@@ -7,7 +7,7 @@
 Each case is a results log and what the parser must make of one suite: a
 KUnit suite cut short, a result line missing, an unlisted skip, a TODO, a
 whole-suite skip, a suite that never ended, a clean one, an allowlisted
-skip.
+skip, and skips without a description (matched by their reason).
 """
 import json
 import os
@@ -42,6 +42,10 @@ CASES = [
     ('tap_todo', tap('t', '1..2\nok 1 x.a\nnot ok 2 x.b # TODO later\n'), 't', None),
     ('tap_listed_skip', tap('t', '1..2\nok 1 x.a\nok 2 x.listed # SKIP why\n'), 't', (1, 0, 1)),
     ('tap_exit_status', tap('t', '1..1\nok 1 x.a\n', rc=1), 't', None),
+    # ksft_test_result_skip() lines carry no description: named by the reason.
+    ('tap_nameless_listed_skip', tap('t', '1..2\nok 1 x.a\nok 2 # SKIP on hugetlb (none)\n'),
+     't', (1, 0, 1)),
+    ('tap_nameless_unlisted_skip', tap('t', '1..2\nok 1 x.a\nok 2 # SKIP on shmem\n'), 't', None),
     ('tap_no_output', tap('t', ''), 't', None),
 ]
 
@@ -53,7 +57,8 @@ def main():
     bad = 0
     with tempfile.TemporaryDirectory() as tmp:
         allow = os.path.join(tmp, 'skips')
-        open(allow, 'w').write('b\tt\tx.listed\ta test of the allowlist\n')
+        open(allow, 'w').write('b\tt\tx.listed\ta test of the allowlist\n'
+                               'b\tt\t*on?hugetlb*\ta nameless skip, matched by its reason\n')
         for i, (name, log, suite, want) in enumerate(CASES, 1):
             res = os.path.join(tmp, 'results.log')
             open(res, 'w').write(log + '# vmalock-done\n')

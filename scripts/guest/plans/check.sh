@@ -8,6 +8,6 @@ kunit_results
 insmod /lib/modules/vmalock.ko $PLAN_ARGS
 kunit_results 'vmalock*'
 for t in /tests/$SUITES/*; do
-	[ -x "$t" ] && suite "${t##*/}" 300 "$t"
+	[ -x "$t" ] && suite "${t##*/}" 600 "$t"
 done
 rmmod vmalock
