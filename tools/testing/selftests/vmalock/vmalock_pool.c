@@ -505,6 +505,60 @@ TEST_F(pool, alloc_waits_for_vma_writer)
 	CHECK_BALANCE();
 }
 
+/*
+ * ALLOC allocates its pages before it takes the VMA read lock, so a writer
+ * of the pool VMA (munmap(), mprotect()) never waits for ALLOC's direct
+ * reclaim. Shown with fault injection while another thread holds the VMA
+ * write-locked: fail the Nth injection point of ALLOC for N = 1, 2, ...
+ * Points before the lock (the argument copy, the page array, the pages)
+ * fail at once, with the writer still holding; only a point after the lock
+ * (or a clean call) waits for the writer. So at least one call must fail
+ * with ENOMEM long before the hold ends: with the pages allocated under the
+ * lock (the module's order before the fix), every ENOMEM came only after
+ * the writer let go.
+ */
+TEST_F(pool, alloc_fails_before_waiting_for_vma_writer)
+{
+	unsigned int n, early_enomem = 0;
+	const char *knob;
+	int nth, ret;
+
+	ret = vl_fault_injection_setup(&knob);
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s (CONFIG_FAULT_INJECTION_DEBUG_FS?)", knob,
+				 strerror(-ret));
+	nth = vl_nth_open();
+	ASSERT_LE(0, nth) TH_LOG("fail-nth: %s", strerror(errno));
+	start_hold(_metadata, self, self->map);
+	for (n = 1; n <= 32; n++) {
+		uint64_t t0 = vl_now_ns(), took;
+		bool injected, held;
+
+		ASSERT_EQ(0, vl_nth_arm(nth, n));
+		ret = vl_alloc(self->fd, PG(0), 4);
+		injected = vl_nth_injected(nth);
+		took = vl_now_ns() - t0;
+		held = still_held(self);
+		TH_LOG("n=%u: %s%s after %llu ms, writer %s", n, ret ? strerror(-ret) : "ok",
+		       injected ? " (injected)" : "", (unsigned long long)(took / 1000000),
+		       held ? "still holding" : "gone");
+		if (!injected || !held)
+			break;
+		/* While the writer holds, only a failure may return, and at once. */
+		EXPECT_NE(0, ret);
+		EXPECT_GT(AT_ONCE_NS, took);
+		if (ret == -ENOMEM)
+			early_enomem++;
+		if (!ret)
+			ASSERT_EQ(0, vl_release(self->fd, PG(0), 4));
+	}
+	close(nth);
+	EXPECT_LT(0, early_enomem)
+		TH_LOG("no ALLOC failed its allocation while the VMA was write-locked: it waited first");
+	self->holding = false;
+	ASSERT_EQ(0, vl_holder_join(&self->h));
+	CHECK_BALANCE();
+}
+
 TEST_F(pool, impostors_refused)
 {
 	char *anon = vl_anon(2);
