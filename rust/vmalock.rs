@@ -82,7 +82,10 @@ use kernel::{
         virt::VmaNew,
         MmWithUser, //
     },
-    page::PAGE_SIZE,
+    page::{
+        Page,
+        PAGE_SIZE, //
+    },
     prelude::*,
     sync::{
         Arc,
@@ -166,6 +169,11 @@ const PLANT_LEAK_OBJECTS: usize = 16;
 const PLANT_KUNIT_CRASH: u32 = 1 << 3;
 /// LOOKUP reports `vm_end` one page too far, so the selftests' checks fail (`not ok`).
 const PLANT_LOOKUP_END: u32 = 1 << 4;
+/// Pages leaked at load time (kmemleak does not see pages): the free page count of
+/// vmalock_faults' `pages_after` check must catch it.
+const PLANT_PAGE_LEAK: u32 = 1 << 5;
+/// How many pages `PLANT_PAGE_LEAK` leaks (16 MiB with 4 KiB pages).
+const PLANT_PAGE_LEAK_PAGES: usize = 4096;
 
 /// The `plant` bits that are set.
 fn planted(bit: u32) -> bool {
@@ -193,6 +201,16 @@ fn plant_at_load() {
             }
         }
         pr_info!("planted leak of {} bytes done\n", leaked);
+    }
+    if planted(PLANT_PAGE_LEAK) {
+        let mut leaked = 0;
+        for _ in 0..PLANT_PAGE_LEAK_PAGES {
+            if let Ok(page) = Page::alloc_page(GFP_KERNEL) {
+                core::mem::forget(page);
+                leaked += 1;
+            }
+        }
+        pr_info!("planted leak of {} pages done\n", leaked);
     }
 }
 

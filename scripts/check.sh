@@ -60,6 +60,8 @@ boot_spec() {
 		kunit_crash)	modargs=plant=8 ;;
 		selftest)	modargs=plant=16 cmdline="kunit.filter_glob=vmalock* vmalock.suites=planted"
 				expect="vmalock_module vmalock_abi" ;;
+		page_leak)	modargs=plant=32 cmdline="kunit.filter_glob=vmalock* vmalock.suites=planted"
+				expect="vmalock_module vmalock_pages" ;;
 		missing_suite)	cmdline="kunit.filter_glob=no_such_suite* vmalock.suites=none" ;;
 		hang)		cmdline="kunit.filter_glob=vmalock* vmalock.suites=none vmalock.plant=hang"
 				timeout=120 ;;

@@ -12,6 +12,7 @@
 #   warn           WARN_ON in the module          console: warning
 #   refcount       refcount_t underflow           console: refcount
 #   leak           a leaked allocation            kmemleak: N leaks
+#   page_leak      leaked pages (no kmemleak)     vmalock_pages: pages_after not ok
 #   selftest       a selftest check fails         vmalock_abi: a named case not ok
 #   missing_suite  an expected suite never runs   vmalock_module: suite missing
 #   hang           the guest never finishes       plan not finished (timeout)
@@ -23,7 +24,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 d=${1:?}
 mkdir -p "$d"
-CLASSES="kunit_fail kunit_crash warn refcount leak selftest missing_suite hang lockdep"
+CLASSES="kunit_fail kunit_crash warn refcount leak page_leak selftest missing_suite hang lockdep"
 boots=
 for c in $CLASSES; do boots="$boots planted-$c"; done
 BOOTS=$boots SELFTEST=0 OUTDIR=$d/run "$VMALOCK_TOP/scripts/check.sh" > "$d/output.log" 2>&1
@@ -59,6 +60,8 @@ SIGNATURE = {
     # A named case of the selftest, not only its exit status.
     'selftest': lambda b: any(not f.startswith(('exited', 'did not', 'KTAP', 'reported', 'suite'))
                               for f in (suite(b, 'vmalock_abi') or {}).get('failures', [])),
+    'page_leak': lambda b: any('back_after_rmmod' in f
+                               for f in (suite(b, 'vmalock_pages') or {}).get('failures', [])),
     'missing_suite': lambda b: 'suite missing' in failures(b, 'vmalock_module'),
     'hang': lambda b: b['timed_out'] and 'did not finish its plan (timeout)' in failures(b, 'guest_health'),
     'lockdep': lambda b: b['findings'].get('lockdep', 0) > 0,

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -623,6 +624,69 @@ bool vl_module_loaded(void)
 	struct stat st;
 
 	return stat("/sys/module/vmalock", &st) == 0;
+}
+
+int vl_module_unload(void)
+{
+	return syscall(SYS_delete_module, "vmalock", O_NONBLOCK) ? -errno : 0;
+}
+
+int vl_module_load(void)
+{
+	const char *args = getenv("PLAN_ARGS");
+	int fd = open(VL_MODULE, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = syscall(SYS_finit_module, fd, args ? args : "", 0) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+/* nr_free_pages of every zone plus the pages on the per-CPU lists. */
+static long zoneinfo_free_pages(void)
+{
+	FILE *f = fopen("/proc/zoneinfo", "re");
+	char line[256];
+	long total = 0, v;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " nr_free_pages %ld", &v) == 1 ||
+		    sscanf(line, " count: %ld", &v) == 1)
+			total += v;
+	}
+	fclose(f);
+	return total;
+}
+
+long vl_free_pages_settled(void)
+{
+	long prev = -1, cur = -1;
+	glob_t g;
+	size_t i;
+	int n;
+
+	for (n = 0; n < 30; n++) {
+		sync();
+		write_file("/proc/sys/vm/drop_caches", "3");
+		write_file("/proc/sys/vm/stat_refresh", "1");
+		if (!glob("/sys/kernel/slab/*/shrink", 0, NULL, &g)) {
+			for (i = 0; i < g.gl_pathc; i++)
+				write_file(g.gl_pathv[i], "1");
+			globfree(&g);
+		}
+		cur = zoneinfo_free_pages();
+		if (cur < 0)
+			return cur;
+		if (prev >= 0 && labs(cur - prev) <= 8)
+			return cur;
+		prev = cur;
+		usleep(300000);
+	}
+	return cur;
 }
 
 static void *holder_fn(void *arg)

@@ -173,6 +173,20 @@ bool vl_allow_unsafe(void);
 int vl_debug_locks(void);
 /* Is the module loaded (/sys/module/vmalock exists)? */
 bool vl_module_loaded(void);
+/*
+ * rmmod vmalock (delete_module(), not waiting): 0 or -errno. insmod it
+ * again from VL_MODULE with the plan's arguments ($PLAN_ARGS, as the guest's
+ * /init loaded it): 0 or -errno.
+ */
+int vl_module_unload(void);
+int vl_module_load(void);
+/*
+ * Free pages of the whole system, settled: caches dropped, vmstat folded,
+ * empty slabs released, then /proc/zoneinfo's nr_free_pages plus the
+ * per-CPU page lists, read every 300 ms until two readings in a row are
+ * within 8 pages (at most 30 readings). -errno on error.
+ */
+long vl_free_pages_settled(void);
 
 /*
  * A thread that runs one HOLD ioctl. started_ns is taken just before the
