@@ -28,6 +28,11 @@
  *  - the shrinker never waits: with the VMA write-locked it skips the
  *    server's pages and frees them once the writer is gone.
  *
+ * Under fault injection (/proc/thread-self/fail-nth) both sides are swept:
+ * the client's BC_TRANSACTION (transaction_fault_injection) and the
+ * server's BC_REPLY, which installs the reply's pages in the client's
+ * mapping from the server's thread (reply_fault_injection).
+ *
  * Free pages stay on binder's LRU until the shrinker frees them (counted
  * by its debugfs "count" file), so every test knows how many pages the
  * server and the client gave back. After both processes exit the LRU is
@@ -410,6 +415,20 @@ struct server_stats {
 	uint64_t txns;
 	uint64_t bad_txns;	/* payloads with a wrong word */
 	int err;		/* first error of the looper, -errno */
+	/*
+	 * Fault injection in the server's BC_REPLY: the test sets reply_nth
+	 * (0: none) before it asks for a transaction; the looper arms its own
+	 * fail-nth for the BC_REPLY of the next CODE_TXN, records what
+	 * happened, then bumps reply_seq (release).
+	 */
+	volatile uint32_t reply_nth;
+	uint32_t reply_seq;
+	bool reply_injected;
+	int reply_ret;		/* the armed BC_REPLY ioctl */
+	int reply_outcome;	/* what binder queued for it, see reply_outcome() */
+	bool reply_resent;	/* binder did not take it: sent again */
+	int reply_resent_ret;
+	int reply_resent_outcome;
 };
 
 FIXTURE(binder) {
@@ -428,15 +447,86 @@ FIXTURE(binder) {
 static int client_txn(FIXTURE_DATA(binder) *self, uint32_t code, uint32_t pages,
 		      uint32_t reply_pages, uint64_t seed, struct result *r);
 
+/*
+ * The outcome binder queued on this thread for its last BC_REPLY, read
+ * without blocking: 1 BR_TRANSACTION_COMPLETE (binder took the reply: the
+ * client gets it, or BR_FAILED_REPLY if building it failed), -2
+ * BR_FAILED_REPLY (binder did not take it: the transaction is still owed
+ * a reply), 0 nothing (the ioctl failed before binder saw the command).
+ */
+static int reply_outcome(int fd)
+{
+	int fl = fcntl(fd, F_GETFL), ret, out = 0;
+	uint32_t rbuf[32] = { 0 };
+	size_t consumed = 0, off;
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK))
+		return -errno;
+	ret = bwr(fd, NULL, 0, rbuf, sizeof(rbuf), &consumed);
+	fcntl(fd, F_SETFL, fl);
+	if (ret)
+		return ret == -EAGAIN ? 0 : ret;
+	for (off = 0; off + sizeof(uint32_t) <= consumed; ) {
+		uint32_t cmd = rbuf[off / sizeof(uint32_t)];
+
+		if (cmd == BR_TRANSACTION_COMPLETE)
+			out = 1;
+		else if (cmd == BR_FAILED_REPLY)
+			out = -2;
+		off += sizeof(uint32_t) + _IOC_SIZE(cmd);
+	}
+	return out;
+}
+
+/*
+ * The server's reply under fault injection (see reply_fault_injection):
+ * free the transaction's buffer, then send the BC_REPLY alone with the
+ * nth point of this thread armed, and read what binder made of it. Unless
+ * binder took the reply (BR_TRANSACTION_COMPLETE), it is still owed: send
+ * it again, once, without injection. Stock C binder allocates its
+ * transaction before it takes the reply off the thread's stack, so when
+ * that allocation fails the server gets BR_FAILED_REPLY and the client
+ * nothing yet; a server that did not resend would leave its client
+ * waiting for ever.
+ */
+static int reply_nth(FIXTURE_DATA(binder) *self, int nth, binder_uintptr_t buffer,
+		     struct txn_cmd *reply)
+{
+	struct free_cmd f = { BC_FREE_BUFFER, buffer };
+	int ret;
+
+	ret = bwr(self->srv.fd, &f, sizeof(f), NULL, 0, NULL);
+	if (ret)
+		return ret;
+	self->st.reply_resent_ret = 0;
+	self->st.reply_resent_outcome = 0;
+	ret = vl_nth_arm(nth, self->st.reply_nth);
+	if (ret)
+		return ret;
+	self->st.reply_ret = bwr(self->srv.fd, reply, sizeof(*reply), NULL, 0, NULL);
+	self->st.reply_injected = vl_nth_injected(nth);
+	self->st.reply_outcome = reply_outcome(self->srv.fd);
+	self->st.reply_resent = self->st.reply_outcome != 1;
+	if (self->st.reply_resent) {
+		self->st.reply_resent_ret = bwr(self->srv.fd, reply, sizeof(*reply), NULL, 0,
+						NULL);
+		self->st.reply_resent_outcome = reply_outcome(self->srv.fd);
+	}
+	self->st.reply_nth = 0;
+	__atomic_add_fetch(&self->st.reply_seq, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
 static void *looper_main(void *arg)
 {
 	FIXTURE_DATA(binder) *self = arg;
 	uint32_t enter = BC_ENTER_LOOPER;
+	int nth = vl_nth_open();	/* this thread's */
 	char rbuf[512];
 	size_t consumed = 0;
 	int ret;
 
-	ret = bwr(self->srv.fd, &enter, sizeof(enter), NULL, 0, NULL);
+	ret = nth < 0 ? -errno : bwr(self->srv.fd, &enter, sizeof(enter), NULL, 0, NULL);
 	while (!ret) {
 		struct binder_transaction_data tr;
 		struct {
@@ -476,12 +566,19 @@ static void *looper_main(void *arg)
 		w.f.ptr = tr.data.ptr.buffer;
 		w.t.tr.data_size = payload_len(reply_pages);
 		w.t.tr.data.ptr.buffer = (uintptr_t)self->reply;
-		ret = bwr(self->srv.fd, &w, sizeof(w), rbuf, sizeof(rbuf), &consumed);
-		if (tr.code == CODE_QUIT)
-			return NULL;
+		if (tr.code == CODE_TXN && self->st.reply_nth)
+			ret = reply_nth(self, nth, tr.data.ptr.buffer, &w.t);
+		else
+			ret = bwr(self->srv.fd, &w, sizeof(w), rbuf, sizeof(rbuf), &consumed);
+		if (tr.code == CODE_QUIT) {
+			ret = 0;
+			break;
+		}
 	}
 	if (!self->st.stop)
 		self->st.err = ret;
+	if (nth >= 0)
+		close(nth);
 	return NULL;
 }
 
@@ -1133,6 +1230,87 @@ TEST_F_TIMEOUT(binder, transaction_fault_injection, 200)
 	EXPECT_LT(0, hits);
 	ksft_print_msg("transaction: %u injection points: %u failed cleanly (%u replies read after the failed ioctl), %u recovered\n",
 		       hits, failed, late, recovered);
+}
+
+/*
+ * The server's side: its BC_REPLY allocates the reply's buffer in the
+ * client's mapping, inserts its pages there (binder's page insert for
+ * another process's mm, from the server's thread) and copies the reply in.
+ * For N = 1, 2, ... the looper fails the Nth point of its BC_REPLY ioctl
+ * and resends a reply binder did not take (see reply_nth()), until a
+ * reply runs through without reaching the point. After each injected
+ * failure: the server's ioctl succeeded or failed with EFAULT or ENOMEM;
+ * binder either took the reply (BR_TRANSACTION_COMPLETE) or refused it
+ * (BR_FAILED_REPLY, C binder only: its allocation before the reply is
+ * taken) or never saw it, and the one clean resend was taken; the client
+ * got the reply intact or BR_FAILED_REPLY, never nothing; the LRU can be
+ * emptied and the next clean transaction arrives intact.
+ */
+TEST_F_TIMEOUT(binder, reply_fault_injection, 200)
+{
+	unsigned int n, hits = 0, failed = 0, ioctl_failed = 0, refused = 0, recovered = 0;
+	bool finished = false;
+	struct result r;
+
+	fault_injection_on(_metadata);
+	for (n = 1; n <= MAX_NTH; n++) {
+		uint32_t seq = __atomic_load_n(&self->st.reply_seq, __ATOMIC_ACQUIRE);
+		int i;
+
+		drain(_metadata, self);		/* the client's pages are installed anew */
+		self->st.reply_nth = n;
+		ASSERT_EQ(0, client_txn(self, CODE_TXN, 2, 8, 700 + n, &r));
+		/* The looper records its side right after its ioctls. */
+		for (i = 0; i < 500 && __atomic_load_n(&self->st.reply_seq,
+						       __ATOMIC_ACQUIRE) == seq; i++)
+			usleep(10000);
+		ASSERT_NE(seq, self->st.reply_seq) TH_LOG("point %u: the looper did not reply", n);
+		if (!self->st.reply_injected) {
+			EXPECT_EQ(0, self->st.reply_ret);
+			EXPECT_EQ(1, self->st.reply_outcome);
+			EXPECT_TXN_OK(r);
+			finished = true;
+			break;
+		}
+		hits++;
+		if (self->st.reply_ret) {
+			ioctl_failed++;
+			EXPECT_TRUE(self->st.reply_ret == -EFAULT || self->st.reply_ret == -ENOMEM)
+				TH_LOG("point %u: BC_REPLY failed with %d", n, self->st.reply_ret);
+		}
+		if (self->st.reply_outcome == -2)
+			refused++;
+		else
+			EXPECT_TRUE(self->st.reply_outcome == 1 || self->st.reply_ret)
+				TH_LOG("point %u: the ioctl succeeded, binder queued %d", n,
+				       self->st.reply_outcome);
+		if (self->st.reply_resent) {
+			EXPECT_EQ(0, self->st.reply_resent_ret)
+				TH_LOG("point %u: the clean resend: %d", n, self->st.reply_resent_ret);
+			EXPECT_EQ(1, self->st.reply_resent_outcome)
+				TH_LOG("point %u: the clean resend was not taken (%d)", n,
+				       self->st.reply_resent_outcome);
+		}
+		if (r.status == ST_FAILED_REPLY) {
+			failed++;
+		} else {
+			if (!self->st.reply_ret && !self->st.reply_resent)
+				recovered++;
+			EXPECT_TXN_OK(r);
+		}
+		ASSERT_EQ(0, client_txn(self, CODE_TXN, 2, 8, 200000 + n, &r));
+		EXPECT_EQ(0, r.status) TH_LOG("point %u: the clean transaction: %d", n, r.status);
+		EXPECT_TXN_OK(r);
+		if (_metadata->exit_code)
+			break;
+	}
+	self->st.reply_nth = 0;
+	drain(_metadata, self);
+	EXPECT_TRUE(finished) TH_LOG("still failing after %u points", n - 1);
+	EXPECT_LT(0, hits);
+	EXPECT_LT(0, failed) TH_LOG("no injected failure made the reply fail");
+	ksft_print_msg("reply: %u injection points: the client got BR_FAILED_REPLY %u times; the server's ioctl failed %u times, binder refused the reply %u times (both resent); %u recovered\n",
+		       hits, failed, ioctl_failed, refused, recovered);
 }
 
 /* open() and mmap() of a binder device under fault injection, as above. */
