@@ -174,6 +174,9 @@ const PLANT_LOOKUP_END: u32 = 1 << 4;
 const PLANT_PAGE_LEAK: u32 = 1 << 5;
 /// How many pages `PLANT_PAGE_LEAK` leaks (16 MiB with 4 KiB pages).
 const PLANT_PAGE_LEAK_PAGES: usize = 4096;
+/// LOOKUP in `VMALOCK_MODE_UNLOCKED` calls the wait helper a second time while it holds the
+/// first vma read lock: lockdep must report it through the helper's `might_lock_read()`.
+const PLANT_NESTED_WAIT: u32 = 1 << 6;
 
 /// The `plant` bits that are set.
 fn planted(bit: u32) -> bool {
@@ -325,6 +328,12 @@ fn lookup(mm: &MmWithUser, addr: usize, mode: Mode) -> Result<Found> {
         }
         Mode::Unlocked => {
             let vma = mm.vma_start_read_unlocked(addr)?.ok_or(ENOENT)?;
+            if planted(PLANT_NESTED_WAIT) {
+                // The misuse the C helper's might_lock_read() exists for: the wait helper
+                // called while a vma read lock is held. Without a writer both calls take the
+                // fast path and nothing blocks; lockdep must report it all the same.
+                drop(mm.vma_start_read_unlocked(addr)?);
+            }
             Ok(Found::new(Path::Unknown, &vma))
         }
         Mode::Mmap => {

@@ -66,6 +66,7 @@ boot_spec() {
 		hang)		cmdline="kunit.filter_glob=vmalock* vmalock.suites=none vmalock.plant=hang"
 				timeout=120 ;;
 		lockdep)	modargs=allow_unsafe=1 cmdline="kunit.filter_glob=vmalock* vmalock.suites=lockdep" ;;
+		nested_wait)	modargs=plant=64 cmdline="kunit.filter_glob=vmalock* vmalock.suites=planted" ;;
 		*) die "unknown planted class '${1#planted-}'" ;;
 		esac ;;
 	*) die "unknown boot '$1'" ;;

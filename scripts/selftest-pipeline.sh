@@ -17,6 +17,8 @@
 #   missing_suite  an expected suite never runs   vmalock_module: suite missing
 #   hang           the guest never finishes       plan not finished (timeout)
 #   lockdep        lockdep report, normal boot    console: lockdep
+#   nested_wait    the wait helper nested in a    console: lockdep, the helper
+#                  VMA read lock (fast path only)  on the report's stack
 #
 # Writes OUTDIR/boot.json: one host-side suite, pipeline_catches, with one
 # case per class.
@@ -24,7 +26,7 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 d=${1:?}
 mkdir -p "$d"
-CLASSES="kunit_fail kunit_crash warn refcount leak page_leak selftest missing_suite hang lockdep"
+CLASSES="kunit_fail kunit_crash warn refcount leak page_leak selftest missing_suite hang lockdep nested_wait"
 boots=
 for c in $CLASSES; do boots="$boots planted-$c"; done
 BOOTS=$boots SELFTEST=0 OUTDIR=$d/run "$VMALOCK_TOP/scripts/check.sh" > "$d/output.log" 2>&1
@@ -39,6 +41,18 @@ def boot(c):
         return json.load(open(f'{d}/run/planted-{c}/boot.json'))
     except (OSError, ValueError):
         return None
+
+
+def console(c):
+    try:
+        return open(f'{d}/run/planted-{c}/console.log', errors='replace').read()
+    except OSError:
+        return ''
+
+
+def after_report(text):
+    i = text.find('WARNING: possible')
+    return text[i:] if i >= 0 else ''
 
 
 def suite(b, name):
@@ -65,6 +79,9 @@ SIGNATURE = {
     'missing_suite': lambda b: 'suite missing' in failures(b, 'vmalock_module'),
     'hang': lambda b: b['timed_out'] and 'did not finish its plan (timeout)' in failures(b, 'guest_health'),
     'lockdep': lambda b: b['findings'].get('lockdep', 0) > 0,
+    # Reported through might_lock_read(): the report names the wait helper's caller.
+    'nested_wait': lambda b: b['findings'].get('lockdep', 0) > 0 and
+                             'vma_start_read_unlocked' in after_report(console('nested_wait')),
 }
 cases = []
 for c in classes:

@@ -910,6 +910,81 @@ TEST_F_TIMEOUT(binder, insert_waits_for_vma_writer, 90)
  * frees the client's pages and skips the server's (the VMA is mapped but
  * cannot be locked); once the writer is gone the next scan frees them.
  */
+/*
+ * Kernel log records from fd (/dev/kmsg, non-blocking, read to its end)
+ * that contain a or b; how many.
+ */
+static int kmsg_count(int fd, const char *a, const char *b)
+{
+	char rec[1024];
+	int n = 0;
+	ssize_t len;
+
+	while ((len = read(fd, rec, sizeof(rec) - 1)) > 0 || (len < 0 && errno == EPIPE)) {
+		if (len <= 0)
+			continue;	/* EPIPE: records were overwritten; go on */
+		rec[len] = 0;
+		if (strstr(rec, a) || strstr(rec, b)) {
+			printf("# kmsg: %s", rec);
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * A sender killed while binder waits for a VMA writer to install pages in
+ * the receiver's mapping: vma_start_read_unlocked() waits killably, so the
+ * client dies while the writer still holds the VMA, and neither binder logs
+ * it as an error (the page insertion fails with EINTR). On a stock kernel
+ * the fallback is mmap_read_lock(), which is not killable: the client
+ * would only die once the writer let go.
+ */
+#define KILL_HOLD_MS	3000
+TEST_F_TIMEOUT(binder, killed_sender_waiting_for_vma_writer, 60)
+{
+	struct cmd c = { .op = OP_TXN, .pages = 32, .code = CODE_TXN, .seed = 40 };
+	struct vl_holder h = {
+		.fd = self->vl_fd, .cmd = VMALOCK_IOC_HOLD_MMAP_WRITE,
+		.addr = (uintptr_t)self->srv.map, .ms = KILL_HOLD_MS,
+		.flags = VMALOCK_HOLD_VMA_WRITE,
+	};
+	int kmsg, ret, status, state = 0;
+	long nr = 0;
+	bool held;
+
+	drain(_metadata, self);		/* the transaction must install pages */
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, kmsg);
+	ASSERT_LE(0, lseek(kmsg, 0, SEEK_END));
+	ret = vl_holder_start_locked(&h, KILL_HOLD_MS / 4);
+	ASSERT_EQ(0, ret) TH_LOG("hold: %s", strerror(-ret));
+
+	ASSERT_EQ(sizeof(c), write(self->cmd_fd, &c, sizeof(c)));
+	/* The client blocks in its BC_TRANSACTION, killable ("D"). */
+	ret = vl_wait_task_blocked(self->client, self->client, "D", SYS_ioctl, KILL_HOLD_MS / 2,
+				   &state, &nr);
+	EXPECT_EQ(0, ret) TH_LOG("the client was not seen blocked (state %c, syscall %ld)",
+				 state, nr);
+	ASSERT_EQ(0, kill(self->client, SIGKILL));
+	ASSERT_EQ(self->client, waitpid(self->client, &status, 0));
+	held = !__atomic_load_n(&h.done, __ATOMIC_ACQUIRE);
+	self->client = -1;
+	close(self->cmd_fd);
+	close(self->res_fd);
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	EXPECT_TRUE(held) TH_LOG("the killed client only exited after the writer let go");
+
+	ASSERT_EQ(0, vl_holder_join(&h));
+	EXPECT_EQ(0, h.ret);
+	/* Binder's release of the client is done from a work item. */
+	usleep(200000);
+	EXPECT_EQ(0, kmsg_count(kmsg, "failed to insert page", "use_page_slow"));
+	close(kmsg);
+	/* The server never got the transaction, and is still fine. */
+	EXPECT_EQ(0, self->st.err);
+}
+
 TEST_F(binder, reclaim_skips_write_locked_vma)
 {
 	long before, during, after;
