@@ -30,7 +30,7 @@ mkdir -p "$OUTDIR"
 # each plants one class of failure, and the run must fail on it.
 boot_spec() {
 	variant=main plan=check expect= suites= modargs= report= timeout=$BOOT_TIMEOUT
-	cmdline=
+	cmdline= vcpus=2
 	# ksm_functional_tests writes PROT_NONE memory through /proc/self/mem,
 	# which needs FOLL_FORCE for a non-ptracer (the kernels default to
 	# PROC_MEM_FORCE_PTRACE).
@@ -49,9 +49,11 @@ boot_spec() {
 	lockdep) plan=check-lockdep cmdline=kunit.filter_glob=vmalock*
 		suites=lockdep modargs=allow_unsafe=1
 		report='lockdep:possible circular locking dependency(?=.*vm_lock)(?=.*mmap_lock)' ;;
+	# One vCPU each: what they plant needs no second CPU, and with 2 host
+	# cores more of them fit side by side.
 	planted-*)
 		plan=check-planted cmdline="kunit.filter_glob=vmalock* vmalock.suites=none"
-		expect=vmalock_module timeout=300
+		expect=vmalock_module timeout=300 vcpus=1
 		case ${1#planted-} in
 		kunit_fail)	modargs=plant_failure=1 ;;
 		warn)		modargs=plant=1 ;;
@@ -91,7 +93,7 @@ done
 # they boot side by side (PARALLEL=0: one after the other).
 boot_one() {
 	boot_spec "$1"
-	"$VMALOCK_TOP/scripts/boot.sh" "${built[$variant]}/arch/x86/boot/bzImage" \
+	SMP=$vcpus "$VMALOCK_TOP/scripts/boot.sh" "${built[$variant]}/arch/x86/boot/bzImage" \
 		"$OUT/initramfs-$variant.cpio" "$plan" "$OUTDIR/$1" "$timeout" \
 		"$cmdline${modargs:+ vmalock.args=${modargs// /,}}"
 }
