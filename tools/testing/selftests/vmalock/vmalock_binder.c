@@ -911,6 +911,24 @@ TEST_F_TIMEOUT(binder, insert_waits_for_vma_writer, 90)
  * cannot be locked); once the writer is gone the next scan frees them.
  */
 /*
+ * Install the pages of a transaction of @pages pages (reply: 1 page), free
+ * them all, send it again (installing them anew) and return what is then
+ * on binder's LRU: the pages the second transaction freed.
+ */
+static long lru_filled(struct __test_metadata *_metadata, FIXTURE_DATA(binder) *self,
+		       uint32_t pages, uint64_t seed)
+{
+	struct result r;
+
+	EXPECT_EQ(0, client_txn(self, CODE_TXN, pages, 1, seed, &r));
+	EXPECT_TXN_OK(r);
+	drain(_metadata, self);
+	EXPECT_EQ(0, client_txn(self, CODE_TXN, pages, 1, seed + 1, &r));
+	EXPECT_TXN_OK(r);
+	return lru_count(self);
+}
+
+/*
  * Kernel log records from fd (/dev/kmsg, non-blocking, read to its end)
  * that contain a or b; how many.
  */
@@ -993,13 +1011,8 @@ TEST_F(binder, reclaim_skips_write_locked_vma)
 	struct result r;
 	int ret;
 
-	ASSERT_EQ(0, client_txn(self, CODE_TXN, 40, 1, 3, &r));
-	EXPECT_TXN_OK(r);
-	drain(_metadata, self);
 	/* Now: 40 server pages and 1 client page on the LRU. */
-	ASSERT_EQ(0, client_txn(self, CODE_TXN, 40, 1, 4, &r));
-	EXPECT_TXN_OK(r);
-	before = lru_count(self);
+	before = lru_filled(_metadata, self, 40, 3);
 	EXPECT_EQ(41, before);
 
 	ret = hold_start(self, &h, VMALOCK_IOC_HOLD_MMAP_WRITE, VMALOCK_HOLD_VMA_WRITE);
@@ -1067,12 +1080,7 @@ static void partial_munmap(struct __test_metadata *_metadata, FIXTURE_DATA(binde
 	struct result r;
 	int ret;
 
-	ASSERT_EQ(0, client_txn(self, CODE_TXN, 96, 1, 30, &r));
-	EXPECT_TXN_OK(r);
-	drain(_metadata, self);
-	ASSERT_EQ(0, client_txn(self, CODE_TXN, 96, 1, 31, &r));
-	EXPECT_TXN_OK(r);
-	before = lru_count(self);
+	before = lru_filled(_metadata, self, 96, 30);
 	ASSERT_EQ(97, before);
 
 	ASSERT_EQ(0, munmap(gone, gone_pages * VL_PAGE));
