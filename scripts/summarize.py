@@ -55,6 +55,10 @@ def main():
           f'{totals["expected_lockdep_reports"]} expected; '
           f'kmemleak leaks: {totals["kmemleak_leaks"]}')
     print(f'summary: {os.path.join(outdir, "summary.json")}')
+    # Again, last: a log cut to its tail (CI shows the tail) still names them.
+    for s in suites:
+        for f in s.get('failures', [])[:20]:
+            print(f'FAILED: {s["boot"]} {s["name"]}: {f}')
     print(f'{passed} passed, {failed} failed, {skipped} skipped')
     sys.exit(1 if failed or not suites else 0)
 
