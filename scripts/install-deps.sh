@@ -14,6 +14,12 @@ mkdir -p "$CACHE"
 APT_PKGS=(flex bison bc libelf-dev cpio qemu-system-x86 busybox-static
 	  dwarves kmod ccache python3 libssl-dev file rsync xz-utils unzip gcc make perl
 	  libnuma-dev liburcu-dev)
+# `install-deps.sh cross`: also the Debian cross compilers the size table and
+# the cross-arch builds use (loongarch has none in Debian 12).
+if [ "${1:-}" = cross ]; then
+	APT_PKGS+=(gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-riscv64-linux-gnu
+		   gcc-powerpc-linux-gnu gcc-powerpc64le-linux-gnu gcc-s390x-linux-gnu)
+fi
 
 need=()
 for p in "${APT_PKGS[@]}"; do
