@@ -36,10 +36,11 @@
 //! never held across an allocation, so reclaim takes 3 normally and 4 with `try_lock()`.
 //! The VMA callbacks `open` and `close` run with the mmap_lock held for writing and take 3 only.
 //!
-//! A VMA read lock is never held across a user access that may fault, except by USER_READ in
-//! UNSAFE mode, which exists to show lockdep's report of that inversion (the v1 shadow stack
-//! bug): a fault takes mmap_lock, and `munmap()` takes mmap_lock and then waits for the VMA
-//! readers.
+//! A VMA read lock is never held across a user access that may fault: a `VmaReadGuard` keeps
+//! page faults disabled. Only USER_READ in UNSAFE mode turns them back on, in an `unsafe` block
+//! (`VmaReadGuard::with_page_faults_enabled()`), to show lockdep's report of that inversion (the
+//! v1 shadow stack bug): a fault takes mmap_lock, and `munmap()` takes mmap_lock and then waits
+//! for the VMA readers.
 //!
 //! # Example
 //!
@@ -177,6 +178,10 @@ const PLANT_PAGE_LEAK_PAGES: usize = 4096;
 /// LOOKUP in `VMALOCK_MODE_UNLOCKED` calls the wait helper a second time while it holds the
 /// first vma read lock: lockdep must report it through the helper's `might_lock_read()`.
 const PLANT_NESTED_WAIT: u32 = 1 << 6;
+/// LOOKUP in `VMALOCK_MODE_UNLOCKED` takes the mmap read lock of the same mm while it holds the
+/// vma read lock (safe code: the API cannot reject it at compile time, see `kernel::mm`):
+/// lockdep must report the `vm_lock -> mmap_lock` inversion on this first call.
+const PLANT_NESTED_MMAP_LOCK: u32 = 1 << 7;
 
 /// The `plant` bits that are set.
 fn planted(bit: u32) -> bool {
@@ -333,6 +338,10 @@ fn lookup(mm: &MmWithUser, addr: usize, mode: Mode) -> Result<Found> {
                 // called while a vma read lock is held. Without a writer both calls take the
                 // fast path and nothing blocks; lockdep must report it all the same.
                 drop(mm.vma_start_read_unlocked(addr)?);
+            }
+            if planted(PLANT_NESTED_MMAP_LOCK) {
+                // Uncontended, so nothing blocks; lockdep must report it all the same.
+                drop(mm.mmap_read_lock());
             }
             Ok(Found::new(Path::Unknown, &vma))
         }
@@ -627,18 +636,25 @@ fn user_read(
         if addr + len > vma.end() {
             return Err(EINVAL);
         }
-        // The v1 shadow stack pattern, on purpose: copy_from_user() may fault and take
-        // mmap_lock while we hold the VMA read lock. Its might_fault() tells lockdep so even
-        // when the pages are present.
         let mut reader = UserSlice::new(UserPtr::from_addr(addr), len).reader();
         let mut hash = abi::FNV_OFFSET;
         let mut off = 0;
-        while off < len {
-            let n = chunk(off);
-            reader.read_slice(&mut buf[..n])?;
-            hash = abi::fnv1a(hash, &buf[..n]);
-            off += n;
-        }
+        // SAFETY: It is not safe, on purpose: this is the v1 shadow stack pattern, for the
+        // lockdep boot. With page faults enabled under the VMA read lock, copy_from_user() may
+        // fault and take mmap_lock, which deadlocks against a munmap() of this mm that waits
+        // for our reader. Its might_fault() tells lockdep so even when the pages are present.
+        // Only reachable with the `allow_unsafe` module parameter, off by default.
+        unsafe {
+            vma.with_page_faults_enabled(|| -> Result {
+                while off < len {
+                    let n = chunk(off);
+                    reader.read_slice(&mut buf[..n])?;
+                    hash = abi::fnv1a(hash, &buf[..n]);
+                    off += n;
+                }
+                Ok(())
+            })
+        }?;
         drop(vma);
         return Ok((hash, 0));
     }

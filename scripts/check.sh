@@ -69,6 +69,7 @@ boot_spec() {
 				timeout=120 ;;
 		lockdep)	modargs=allow_unsafe=1 cmdline="kunit.filter_glob=vmalock* vmalock.suites=lockdep" ;;
 		nested_wait)	modargs=plant=64 cmdline="kunit.filter_glob=vmalock* vmalock.suites=planted" ;;
+		nested_mmap_lock) modargs=plant=128 cmdline="kunit.filter_glob=vmalock* vmalock.suites=planted" ;;
 		*) die "unknown planted class '${1#planted-}'" ;;
 		esac ;;
 	*) die "unknown boot '$1'" ;;

@@ -19,6 +19,8 @@
 #   lockdep        lockdep report, normal boot    console: lockdep
 #   nested_wait    the wait helper nested in a    console: lockdep, the helper
 #                  VMA read lock (fast path only)  on the report's stack
+#   nested_mmap_lock  mmap_read_lock() of the same console: lockdep, the mmap
+#                  mm under a VMA read lock       lock helper on the report's stack
 #
 # Writes OUTDIR/boot.json: one host-side suite, pipeline_catches, with one
 # case per class.
@@ -27,7 +29,7 @@ set -uo pipefail
 d=${1:?}
 mkdir -p "$d"
 # hang first: it sleeps through its whole deadline, so it overlaps the others.
-CLASSES="hang kunit_fail kunit_crash warn refcount leak page_leak selftest missing_suite lockdep nested_wait"
+CLASSES="hang kunit_fail kunit_crash warn refcount leak page_leak selftest missing_suite lockdep nested_wait nested_mmap_lock"
 boots=
 for c in $CLASSES; do boots="$boots planted-$c"; done
 BOOTS=$boots SELFTEST=0 OUTDIR=$d/run PARALLEL=${PARALLEL:-5} "$VMALOCK_TOP/scripts/check.sh" > "$d/output.log" 2>&1
@@ -83,6 +85,11 @@ SIGNATURE = {
     # Reported through might_lock_read(): the report names the wait helper's caller.
     'nested_wait': lambda b: b['findings'].get('lockdep', 0) > 0 and
                              'vma_start_read_unlocked' in after_report(console('nested_wait')),
+    # The Rust guard API cannot reject it at compile time (kernel::mm, VmaReadGuard): lockdep
+    # must, on the first (uncontended) call.
+    'nested_mmap_lock': lambda b: b['findings'].get('lockdep', 0) > 0 and
+                                  'rust_helper_mmap_read_lock' in
+                                  after_report(console('nested_mmap_lock')),
 }
 cases = []
 for c in classes:
