@@ -147,7 +147,7 @@ kb=${built[main]:-$("$VMALOCK_TOP/scripts/build-kernel.sh" main)}
 ktree=$(readlink -f "$kb/source")
 
 # Host-side suites on the patched tree: the kernel's userspace VMA tests
-# (tools/testing/vma, whose headers patch 2 edits).
+# (tools/testing/vma, whose headers patch 3 edits).
 d=$OUTDIR/host-mm
 mkdir -p "$d"
 host_suite vma "$VMALOCK_TOP/scripts/test-vma.sh" "$ktree" > "$d/results.log" 2>&1

@@ -6,7 +6,7 @@
 # The kernel's userspace VMA test suite (tools/testing/vma: mm/vma.c,
 # mm/vma_init.c and mm/vma_exec.c built against stubs, with ASan and UBSan)
 # built from the patched tree and run on the host, reported as TAP: one
-# case per TEST() of its runners. Patch 1 edits the suite's headers, so a
+# case per TEST() of its runners. Patch 3 edits the suite's headers, so a
 # change that breaks them fails here. Needs liburcu (liburcu-dev).
 #
 # The build runs in a copy under the cache, keyed by the tree's commit and
