@@ -297,13 +297,6 @@ kernel::list::impl_list_item! {
     impl ListItem<0> for FileState { using ListLinks { self.links }; }
 }
 
-/// The page offset of a VMA (`vm_pgoff`).
-fn vma_pgoff(vma: &VmaRef) -> usize {
-    // SAFETY: We hold at least the VMA read lock (type invariant of `VmaRef`), so `vm_pgoff` is
-    // stable. TODO: no `VmaRef::pgoff()` accessor in the kernel crate yet.
-    unsafe { (*vma.as_ptr()).vm_pgoff }
-}
-
 impl FileState {
     pub(crate) fn new() -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
@@ -326,7 +319,7 @@ impl FileState {
     /// new one once every VMA of the previous one is gone.
     pub(crate) fn mmap(&self, vma: &VmaNew) -> Result {
         let len = vma.end() - vma.start();
-        if len > abi::MAP_MAX_BYTES || vma.flags() & flags::SHARED == 0 || vma_pgoff(vma) != 0 {
+        if len > abi::MAP_MAX_BYTES || vma.flags() & flags::SHARED == 0 || vma.pgoff() != 0 {
             return Err(EINVAL);
         }
         let npages = len >> PAGE_SHIFT;
@@ -430,7 +423,7 @@ impl FileState {
         if range.addr < vma.start() || range.end() > vma.end() {
             return Err(EINVAL);
         }
-        let first = vma_pgoff(vma) + ((range.addr - vma.start()) >> PAGE_SHIFT);
+        let first = vma.pgoff() + ((range.addr - vma.start()) >> PAGE_SHIFT);
         self.inner.lock().check_slots(first, range.npages)?;
         Ok((mixed, first))
     }
@@ -592,10 +585,6 @@ impl FileState {
             unsafe { page.write_raw(buf.as_ptr(), 0, PAGE_SIZE)? };
             pages.push(page, GFP_KERNEL)?;
         }
-        let mut refs = KVVec::with_capacity(range.npages, GFP_KERNEL)?;
-        for page in pages.iter() {
-            refs.push(page, GFP_KERNEL)?;
-        }
 
         let _mm_guard = self.mm_lock.lock();
         let vma = mm.vma_start_read_unlocked(range.addr)?.ok_or(EINVAL)?;
@@ -609,11 +598,10 @@ impl FileState {
                 return Err(EBUSY);
             }
         }
-        if let Err(e) = mixed.vm_insert_pages(range.addr, &refs) {
+        if let Err(e) = mixed.vm_insert_pages(range.addr, pages.iter()) {
             vma.zap_vma_range(range.addr, e.inserted * PAGE_SIZE);
             return Err(e.error);
         }
-        drop(refs);
 
         let mut inner = self.inner.lock();
         for i in (first..first + range.npages).rev() {
@@ -739,7 +727,7 @@ impl FileState {
         // Impostor: another VMA covers the address now (ours was unmapped and the address
         // reused). The page cannot be zapped through it; it goes to the LRU's tail.
         let ours = self.check_vma(vma).is_some()
-            && vma_pgoff(vma) + ((addr - vma.start()) >> PAGE_SHIFT) == idx;
+            && vma.pgoff() + ((addr - vma.start()) >> PAGE_SHIFT) == idx;
         if !ours {
             self.rotate(idx, gen);
             return false;

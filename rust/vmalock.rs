@@ -12,7 +12,9 @@
 //!    UNLOCKED modes, HOLD_VMA_READ, ALLOC, ZC_MAP, RELEASE, USER_READ).
 //!  * `mmap_read_lock_killable()` + `vma_lookup()` (MMAP mode), `mmap_write_lock_killable()` and
 //!    `vma_start_write()` (HOLD_MMAP_WRITE).
-//!  * `VmaMixedMap::vm_insert_pages()` (ZC_MAP), `vm_insert_page()` (ALLOC), `zap_vma_range()`.
+//!  * `VmaMixedMap::vm_insert_pages()` (ZC_MAP), `vm_insert_page()` (ALLOC), `zap_vma_range()`,
+//!    `VmaRef::pgoff()` (the pool's page index), `MmWithUser::task_size()` (address checks).
+//!  * `kernel::time::delay::sleep_killable()` (the holds of HOLD_VMA_READ/HOLD_MMAP_WRITE).
 //!  * `VmaReadGuard::read_user_nofault()` + `fault_in_readable()` (USER_READ SAFE).
 //!  * `kernel::shrinker` (the page pool's shrinker).
 //!
@@ -93,7 +95,7 @@ use kernel::{
         ArcBorrow, //
     },
     time::{
-        delay::fsleep,
+        delay,
         Delta,
         Instant,
         Monotonic, //
@@ -257,34 +259,13 @@ pub(crate) fn fatal_signal_pending() -> bool {
 }
 
 /// Sleeps for `ms` milliseconds, waking early with `EINTR` on a fatal signal.
-///
-/// TODO: no killable sleep in the kernel crate: sleep in 10 ms steps and check in between.
 fn sleep_killable(ms: u32) -> Result {
-    const STEP_NS: i64 = 10_000_000;
-    let start = Instant::<Monotonic>::now();
-    let total_ns = i64::from(ms) * 1_000_000;
-    loop {
-        if fatal_signal_pending() {
-            return Err(EINTR);
-        }
-        let left = total_ns - start.elapsed().as_nanos();
-        if left <= 0 {
-            return Ok(());
-        }
-        fsleep(Delta::from_nanos(left.min(STEP_NS)));
-    }
+    delay::sleep_killable(Delta::from_millis(ms.into()))
 }
 
 /// Gives the CPU away if needed in a long kernel loop.
 fn cond_resched() {
     kernel::task::cond_resched();
-}
-
-/// The user address space limit of `mm` (`TASK_SIZE`).
-fn task_size(mm: &MmWithUser) -> usize {
-    // SAFETY: `task_size` is set up at exec time and not changed while the mm has users.
-    // TODO: no `MmWithUser::task_size()` / `access_ok()` in the kernel crate.
-    unsafe { (*mm.as_raw()).__bindgen_anon_1.task_size }
 }
 
 /// What LOOKUP reports.
@@ -448,7 +429,7 @@ impl Arg {
 
 /// Runs command `kind` with its argument `io`, on the caller's own `mm`.
 fn dispatch(state: &FileState, mm: &MmWithUser, kind: Cmd, io: &mut Arg) -> Result {
-    let limit = task_size(mm);
+    let limit = mm.task_size();
     match kind {
         Cmd::Lookup => {
             let mut arg: abi::Lookup = io.read()?;

@@ -13,6 +13,7 @@ set -euo pipefail
 kbuild=${1:?usage: build-module.sh KERNEL_BUILD_DIR OUT_DIR}
 out=${2:?usage: build-module.sh KERNEL_BUILD_DIR OUT_DIR}
 mkdir -p "$out"
+out=$(cd "$out" && pwd)  # make -C changes directory: M= must be absolute
 # Copy only what Kbuild needs; keep the object files of the last build.
 (cd "$VMALOCK_TOP" && tar cf - Kbuild rust include) | tar -C "$out" -xf - --touch
 # --touch would force rebuilds: restore mtimes from the checkout instead.

@@ -450,7 +450,7 @@ TEST_F(kill, sigkill_ends_wait)
 	/*
 	 * The waiter must be asleep in the wait before the kill: in the ioctl,
 	 * in state D. The waits are killable (mmap_read_lock_killable() in
-	 * vma_start_read_unlocked(), the hold's sleep in 10 ms steps), and
+	 * vma_start_read_unlocked(), the hold's sleep_killable()), and
 	 * TASK_KILLABLE is TASK_WAKEKILL | TASK_UNINTERRUPTIBLE, which
 	 * /proc/<pid>/task/<tid>/stat shows as 'D' (a task in an interruptible
 	 * sleep, 'S', would be asleep somewhere else).
