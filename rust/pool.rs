@@ -41,6 +41,7 @@ use kernel::{
     mm::{
         virt::{
             flags,
+            VmOps,
             VmaMixedMap,
             VmaNew,
             VmaRef, //
@@ -119,21 +120,17 @@ kernel::sync::global_lock! {
 }
 
 /// The `vm_operations_struct` of the file's VMAs. Like Rust Binder's, it recognises our own
-/// VMAs ([`FileState::check_vma`]); with no `fault` callback, a fault on a page that is not
+/// VMAs ([`FileState::check_vma`], with `VmaRef::owner()`); with no `fault` callback, a fault on a page that is not
 /// inserted raises SIGBUS. `open` and `close` count the file's VMAs (a split adds one, each
 /// `munmap()`, exit or exec of a part removes one), so the file knows when its whole mapping is
 /// gone and may be mapped again; `mremap` refuses to move the mapping, whose recorded start the
 /// shrinker uses.
-struct AssertSync<T>(T);
-// SAFETY: The wrapped `vm_operations_struct` is never modified.
-unsafe impl<T> Sync for AssertSync<T> {}
-static VMALOCK_VM_OPS: AssertSync<bindings::vm_operations_struct> =
-    AssertSync(bindings::vm_operations_struct {
-        open: Some(vma_open),
-        close: Some(vma_close),
-        mremap: Some(vma_mremap),
-        ..pin_init::zeroed()
-    });
+static VMALOCK_VM_OPS: VmOps<FileState> = VmOps::new(bindings::vm_operations_struct {
+    open: Some(vma_open),
+    close: Some(vma_close),
+    mremap: Some(vma_mremap),
+    ..pin_init::zeroed()
+});
 
 /// The [`FileState`] of one of our VMAs.
 ///
@@ -350,14 +347,9 @@ impl FileState {
             inner.gen += 1;
         }
 
-        // SAFETY: The VMA is being set up by us; the kernel crate has no setter for these fields
-        // (like Rust Binder's `ShrinkablePageRange::register_with_vma()`). The private data is
-        // dereferenced only by the `vm_ops` callbacks, and this `FileState` outlives every part
-        // of the VMA (each holds a reference to the file, whose release drops the `FileState`).
-        unsafe {
-            (*vma.as_ptr()).vm_private_data = ptr::from_ref(self).cast_mut().cast();
-            (*vma.as_ptr()).vm_ops = &VMALOCK_VM_OPS.0;
-        }
+        // SAFETY: The private data is this `FileState`, which outlives every part of the VMA
+        // (each holds a reference to the file, whose release drops the `FileState`).
+        unsafe { vma.set_vm_ops(&VMALOCK_VM_OPS, self) };
         vma.set_mixedmap();
         // VM_IO makes VM_DONTCOPY permanent (madvise(MADV_DOFORK) cannot clear it): a child
         // never inherits the mapping. VM_DONTEXPAND: mremap() cannot grow it.
@@ -394,14 +386,7 @@ impl FileState {
     /// Binder's `check_vma()`: is `vma` this file's VMA (our `vm_ops` and private data, in the
     /// mm that mapped the file)? Anything else is an impostor.
     pub(crate) fn check_vma<'a>(&self, vma: &'a VmaRef) -> Option<&'a VmaMixedMap> {
-        // SAFETY: Reading the `vm_ops` pointer of a VMA we hold a read lock on is safe.
-        let vm_ops = unsafe { (*vma.as_ptr()).vm_ops };
-        if !ptr::eq(vm_ops, &VMALOCK_VM_OPS.0) {
-            return None;
-        }
-        // SAFETY: Reading the private data of a vmalock VMA is safe; it is only compared.
-        let private = unsafe { (*vma.as_ptr()).vm_private_data };
-        if !ptr::eq(private.cast_const(), ptr::from_ref(self).cast()) {
+        if !ptr::eq(vma.owner(&VMALOCK_VM_OPS)?, self) {
             return None;
         }
         let same_mm = {

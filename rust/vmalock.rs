@@ -15,6 +15,7 @@
 //!  * `VmaMixedMap::vm_insert_pages()` (ZC_MAP), `vm_insert_page()` (ALLOC), `zap_vma_range()`,
 //!    `VmaRef::pgoff()` (the pool's page index), `MmWithUser::task_size()` (address checks).
 //!  * `kernel::time::delay::sleep_killable()` (the holds of HOLD_VMA_READ/HOLD_MMAP_WRITE).
+//!  * `VmOps`, `VmaNew::set_vm_ops()` and `VmaRef::owner()` (the pool recognizes its own VMAs).
 //!  * `VmaReadGuard::read_user_nofault()` + `fault_in_readable()` (USER_READ SAFE).
 //!  * `kernel::shrinker` (the page pool's shrinker).
 //!
