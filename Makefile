@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 S := scripts
 
-.PHONY: help run check kernel module patches-check sizes bench shell clean distclean
+.PHONY: help run check kernel module patches-check lint sizes bench shell clean distclean
 
 help:
 	@echo 'vmalock targets:'
@@ -17,6 +17,8 @@ help:
 	@echo '  make kernel         build the patched guest kernels (VARIANTS="main up-cbinder")'
 	@echo '  make module         build the vmalock module against the main kernel'
 	@echo '  make patches-check  apply patches/ to the pinned source, checkpatch --strict each'
+	@echo '  make lint           rustfmt, CLIPPY=1 and rustdoc of the patched tree and the module,'
+	@echo '                      no warning allowed (part of make check)'
 	@echo '  make sizes          vm_area_struct/mm_struct sizes, stock vs patched, on small'
 	@echo '                      configs of x86, arm64, arm, ppc32, riscv64 (pahole; cover letter table)'
 	@echo '  make bench          benchmark: patched vs stock 7.3.4, ratios in out/bench/'
@@ -42,6 +44,10 @@ module:
 patches-check:
 	@$(S)/install-deps.sh
 	@$(S)/patches-check.sh
+
+lint:
+	@$(S)/install-deps.sh
+	@$(S)/lint.sh
 
 sizes:
 	@$(S)/struct-sizes.sh

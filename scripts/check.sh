@@ -156,6 +156,16 @@ python3 "$VMALOCK_TOP/scripts/parse-results.py" --host --boot host-mm --kernel h
 	die "parsing the host-side mm tests failed"
 jsons+=("$d")
 
+# The Rust lints of the series and the module (scripts/lint.sh: rustfmt,
+# CLIPPY=1, rustdoc, each with no warning), with their planted instances.
+d=$OUTDIR/host-lint
+mkdir -p "$d"
+host_suite lint "$VMALOCK_TOP/scripts/lint.sh" > "$d/results.log" 2>&1
+python3 "$VMALOCK_TOP/scripts/parse-results.py" --host --boot host-lint --kernel host \
+	--results "$d/results.log" --ktree "$ktree" --expect lint > "$d/boot.json" ||
+	die "parsing the results of the lints failed"
+jsons+=("$d")
+
 if [ "$SELFTEST" = 1 ]; then
 	# Host-side tests of the pipeline's own tools: the console scanner finds
 	# each kind of report it claims to, and nothing in this run's clean
