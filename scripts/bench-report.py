@@ -42,7 +42,10 @@ GOALS = {
     "mmap_over_wait_p99_under_writer": (">=", 100.0, "reader p99 under an mmap writer, MMAP over vma_start_read_unlocked() (UNLOCKED mode)"),
     "shrinker_vma_over_mmap_trylock_reclaimed": (">=", 2.0, "pages reclaimed per scan under an mmap writer, VMA trylock over mmap trylock (+1 smoothed)"),
     "tcp_mmap_patched_over_stock": (">=", 0.97, "tcp_mmap zerocopy Gbit/s, patched over stock, median over quiet rounds of the per-round ratio"),
+    "ksm_merge_speedup_under_writers": (">=", 2.0, "time for ksmd to merge a region of identical pages while 4 threads of the process mmap/munmap, stock over patched, per round"),
+    "ksm_merge_speedup_quiet": (">=", 0.97, "the same with no writer, stock over patched: no regression"),
 }
+KSM_WRITERS = {0: "ksm_merge_speedup_quiet", 4: "ksm_merge_speedup_under_writers"}
 
 TCP_RE = re.compile(r"received ([0-9.e+-]+) MB \(([0-9.e+-]+) % mmap'ed\) in ([0-9.e+-]+) s, ([0-9.e+-]+) Gbit")
 
@@ -243,6 +246,29 @@ def analyse(boots):
     s, p = res["tcp_mmap"]["stock"]["gbit"], res["tcp_mmap"]["patched"]["gbit"]
     res["tcp_mmap"]["best_of_ratio"] = (p["max"] / s["max"]) if s and p and s["max"] else None
     res["tcp_mmap"]["ratio_of_medians"] = (p["median"] / s["median"]) if s and p and s["median"] else None
+
+    # 5. ksmd's merge time beside mmap writers: both kernels, paired by round
+    # like tcp_mmap (per boot the median over its trials; a trial that timed
+    # out counts as missing).
+    res["ksm"] = {}
+    for n in KSM_WRITERS:
+        per_round = {}
+        for i, b in enumerate(boots):
+            rs = [r for r in b["records"] if r.get("bench") == "ksm" and r.get("writers") == n]
+            ms = [r["merge_ms"] for r in rs if not r.get("timed_out")]
+            ops = [r["writer_ops"] * 1000 / r["merge_ms"] for r in rs if r.get("merge_ms")]
+            if ms:
+                rnd = b["round"] if b["round"] is not None else i // 2
+                per_round.setdefault(rnd, {})[b["flavor"]] = {"merge_ms": med(ms), "writer_ops_per_s": med(ops),
+                                                                 "timed_out": len(rs) - len(ms)}
+        pairs = [(r, v) for r, v in sorted(per_round.items()) if "stock" in v and "patched" in v]
+        res["ksm"][n] = {
+            "per_round": [{"round": r, **{f: v[f] for f in ("stock", "patched")}} for r, v in pairs],
+            "stock_over_patched": spread([v["stock"]["merge_ms"] / v["patched"]["merge_ms"] for _, v in pairs]),
+            "merge_ms": {f: spread([v[f]["merge_ms"] for _, v in pairs]) for f in ("stock", "patched")},
+            "writer_ops_per_s": {f: spread([v[f]["writer_ops_per_s"] for _, v in pairs if v[f]["writer_ops_per_s"] is not None])
+                                 for f in ("stock", "patched")},
+        }
     return res
 
 
@@ -253,6 +279,7 @@ def spreads_of(res):
         "mmap_over_wait_p99_under_writer": res["latency"].get(HEADLINE_WRITER, {}).get("mmap_over_unlocked_p99"),
         "shrinker_vma_over_mmap_trylock_reclaimed": res["reclaim"].get(HEADLINE_WRITER, {}).get("vma_over_mmap_smoothed"),
         "tcp_mmap_patched_over_stock": res["tcp_mmap"]["paired_ratio"],
+        **{name: res["ksm"][n]["stock_over_patched"] for n, name in KSM_WRITERS.items()},
     }
 
 

@@ -20,6 +20,7 @@
 #   BENCH_ARGS=k=v,..  sizes for the guest plan (scripts/guest/plans/bench.sh):
 #                      tcp_trials tcp_secs unc_trials unc_iters lat_trials
 #                      lat_ms lat_readers same_trials same_ms rec_trials rec_scans
+#                      ksm_trials ksm_pages
 #   BOOT_TIMEOUT=S     per boot (default 900)
 #   OUTDIR             default out/bench
 set -euo pipefail
@@ -29,7 +30,7 @@ OUTDIR=${OUTDIR:-$OUT/bench}
 BENCH_CONFIG=${BENCH_CONFIG:-bench}
 ROUNDS=${ROUNDS:-6}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-900}
-BENCH_ARGS=${BENCH_ARGS:-tcp_trials=8,tcp_secs=2,unc_trials=5,unc_iters=50000,lat_trials=2,lat_ms=1500,lat_readers=1,same_trials=2,same_ms=200,rec_trials=2,rec_scans=20}
+BENCH_ARGS=${BENCH_ARGS:-tcp_trials=8,tcp_secs=2,unc_trials=5,unc_iters=50000,lat_trials=2,lat_ms=1500,lat_readers=1,same_trials=2,same_ms=200,rec_trials=2,rec_scans=20,ksm_trials=3,ksm_pages=4096}
 
 "$VMALOCK_TOP/scripts/install-deps.sh"
 # The kernels. Never two builds of one build directory at a time: the

@@ -769,3 +769,51 @@ int vl_stats_settle(int fd, const struct vmalock_stats *base, struct vmalock_sta
 		usleep(10000);
 	}
 }
+
+int vl_ksm_read(const char *knob, char *buf, size_t len)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/ksm/%s", knob);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+int vl_ksm_write(const char *knob, const char *val)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/kernel/mm/ksm/%s", knob);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+long vl_ksm_merging_pages(void)
+{
+	char buf[32];
+	long n = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/ksm_merging_pages", "r");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f))
+		n = strtol(buf, NULL, 10);
+	fclose(f);
+	return n;
+}

@@ -117,6 +117,11 @@ int vl_shrinker_find(const char *pattern, char *buf, size_t len);
 int vl_shrinker_scan_at(const char *dir, unsigned long nr);
 /* Sum of the counts in the count file in @dir, -1 on error. */
 long vl_shrinker_count_at(const char *dir);
+/* Read or write /sys/kernel/mm/ksm/@knob (read: NUL-terminated); 0 or -1. */
+int vl_ksm_read(const char *knob, char *buf, size_t len);
+int vl_ksm_write(const char *knob, const char *val);
+/* Pages of this process mapped to KSM pages (/proc/self/ksm_merging_pages), -1 on error. */
+long vl_ksm_merging_pages(void);
 /* The module's shrinker directory (/sys/kernel/debug/shrinker/vmalock-*). */
 int vl_shrinker_dir(char *buf, size_t len);
 /* vl_shrinker_scan_at() and vl_shrinker_count_at() on the module's shrinker. */

@@ -8,11 +8,15 @@
  *   vmalock_bench latency WRITER TRIALS DURATION_MS READERS
  *   vmalock_bench samevma TRIALS HOLD_MS
  *   vmalock_bench reclaim WRITER TRIALS SCANS
+ *   vmalock_bench ksm WRITERS TRIALS PAGES
  *
  * WRITER is "hold" (VMALOCK_IOC_HOLD_MMAP_WRITE without VMALOCK_HOLD_VMA_WRITE
  * in a loop), "mprotect" (mprotect() toggling a large populated anonymous
- * region in a loop) or "none". Every result is one JSON object per line on
- * stdout; scripts/bench-report.py reads them. Diagnostics go to stderr.
+ * region in a loop) or "none". ksm needs no module: it times ksmd merging
+ * PAGES identical pages while WRITERS threads of the same process mmap and
+ * munmap unrelated regions, and runs on the stock kernel too. Every result
+ * is one JSON object per line on stdout; scripts/bench-report.py reads them.
+ * Diagnostics go to stderr.
  *
  * Not a kselftest (it reports numbers, not pass/fail): it lives in bench/ so
  * that scripts/build-tests.sh does not pick it up; scripts/bench.sh builds it
@@ -476,6 +480,130 @@ static int cmd_reclaim(const char *kind, int trials, int scans)
 	return 0;
 }
 
+/* ------------------------------------------- 5. ksmd beside mmap writers */
+
+#define KSM_TIMEOUT_MS	120000
+#define KSM_WRITER_PAGES 16
+#define KSM_MAX_WRITERS	16
+
+struct ksm_writers {
+	volatile int stop;
+	long ops[KSM_MAX_WRITERS];
+};
+
+struct ksm_writer {
+	struct ksm_writers *all;
+	int id;
+};
+
+/*
+ * mmap, touch and munmap an unrelated region, in a loop: each mmap() and
+ * munmap() takes the mmap_lock for write.
+ */
+static void *ksm_writer_fn(void *arg)
+{
+	struct ksm_writer *w = arg;
+	size_t len = KSM_WRITER_PAGES * VL_PAGE, i;
+
+	while (!w->all->stop) {
+		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			die("mmap", errno);
+		for (i = 0; i < len; i += VL_PAGE)
+			p[i] = 1;
+		munmap(p, len);
+		__atomic_add_fetch(&w->all->ops[w->id], 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static long ksm_full_scans(void)
+{
+	char buf[32];
+
+	return vl_ksm_read("full_scans", buf, sizeof(buf)) ? -1 : strtol(buf, NULL, 10);
+}
+
+static int cmd_ksm(int nwriters, int trials, long pages)
+{
+	static const char *const knobs[] = { "run", "pages_to_scan", "sleep_millisecs",
+					     "use_zero_pages" };
+	char saved[4][32];
+	int t, i;
+
+	if (nwriters < 0 || nwriters > KSM_MAX_WRITERS || pages <= 0) {
+		fprintf(stderr, "ksm: 0..%d writers and at least one page\n", KSM_MAX_WRITERS);
+		return 2;
+	}
+	for (i = 0; i < 4; i++) {
+		if (vl_ksm_read(knobs[i], saved[i], sizeof(saved[i])))
+			die("/sys/kernel/mm/ksm", errno);
+		saved[i][strcspn(saved[i], "\n")] = '\0';
+	}
+	/* ksmd's defaults, except for the batch: 16 MiB in ~16 batches per scan. */
+	if (vl_ksm_write("use_zero_pages", "0") || vl_ksm_write("pages_to_scan", "256") ||
+	    vl_ksm_write("sleep_millisecs", "20") || vl_ksm_write("run", "1"))
+		die("/sys/kernel/mm/ksm", errno);
+
+	for (t = 0; t < trials; t++) {
+		struct ksm_writers all = { 0 };
+		struct ksm_writer ws[KSM_MAX_WRITERS];
+		pthread_t th[KSM_MAX_WRITERS];
+		size_t len = pages * VL_PAGE;
+		long merged = 0, scans0, ops = 0;
+		uint64_t t0, ms;
+		char *region;
+
+		region = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (region == MAP_FAILED)
+			die("mmap", errno);
+		/* A content of its own per trial: nothing merges with an old KSM page. */
+		for (i = 0; i < pages; i++)
+			vl_fill_pattern(region + (size_t)i * VL_PAGE, VL_PAGE, 0x6b736d00 + t);
+		for (i = 0; i < nwriters; i++) {
+			ws[i] = (struct ksm_writer){ .all = &all, .id = i };
+			if (pthread_create(&th[i], NULL, ksm_writer_fn, &ws[i]))
+				die("pthread_create", errno);
+		}
+		scans0 = ksm_full_scans();
+		t0 = vl_now_ns();
+		if (madvise(region, len, MADV_MERGEABLE))
+			die("madvise", errno);
+		while (vl_ms_since(t0) < KSM_TIMEOUT_MS) {
+			merged = vl_ksm_merging_pages();
+			if (merged < 0 || merged >= pages)
+				break;
+			usleep(5000);
+		}
+		ms = vl_ms_since(t0);
+		all.stop = 1;
+		for (i = 0; i < nwriters; i++) {
+			pthread_join(th[i], NULL);
+			ops += all.ops[i];
+		}
+		for (i = 0; i < pages; i++)
+			if (vl_check_pattern(region + (size_t)i * VL_PAGE, VL_PAGE, 0x6b736d00 + t, 0) >= 0)
+				die("a merged page lost its content", EIO);
+		printf("{\"bench\":\"ksm\",\"writers\":%d,\"trial\":%d,\"pages\":%ld,"
+		       "\"merged\":%ld,\"merge_ms\":%llu,\"full_scans\":%ld,\"writer_ops\":%ld,"
+		       "\"timed_out\":%d}\n",
+		       nwriters, t, pages, merged, (unsigned long long)ms,
+		       ksm_full_scans() - scans0, ops, merged < pages);
+		fflush(stdout);
+		if (madvise(region, len, MADV_UNMERGEABLE))
+			die("madvise", errno);
+		munmap(region, len);
+	}
+
+	vl_ksm_write("run", "0");
+	for (i = 1; i < 4; i++)
+		vl_ksm_write(knobs[i], saved[i]);
+	vl_ksm_write("run", saved[0]);
+	return 0;
+}
+
 /*
  * A fixed CPU-bound loop: how fast the guest runs right now. Under emulation
  * the host's other work slows the whole guest; tcp_mmap trials are
@@ -501,7 +629,8 @@ static int usage(void)
 		"       vmalock_bench uncontended TRIALS ITERS\n"
 		"       vmalock_bench latency hold|mprotect|none TRIALS DURATION_MS READERS\n"
 		"       vmalock_bench samevma TRIALS HOLD_MS\n"
-		"       vmalock_bench reclaim hold|mprotect|none TRIALS SCANS\n");
+		"       vmalock_bench reclaim hold|mprotect|none TRIALS SCANS\n"
+		"       vmalock_bench ksm WRITERS TRIALS PAGES\n");
 	return 2;
 }
 
@@ -513,6 +642,8 @@ int main(int argc, char **argv)
 		return cmd_clock();
 	if (!strcmp(argv[1], "spin") && argc == 3)
 		return cmd_spin(argv[2]);
+	if (!strcmp(argv[1], "ksm") && argc == 5)
+		return cmd_ksm(atoi(argv[2]), atoi(argv[3]), atol(argv[4]));
 	g_fd = vl_open();
 	if (g_fd < 0)
 		die(VL_DEV, errno);
