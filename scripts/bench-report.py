@@ -10,15 +10,22 @@ Each BOOTDIR holds results.log (JSON lines from scripts/guest/plans/bench.sh
 and vmalock_bench, plus "# tcp_mmap-server:" lines) and console.log.
 Every ratio is taken within this one run; each is the median over trials of
 a per-trial figure, with the spread (min, max over trials) next to it.
-No third-party modules: the plots are written as SVG by hand.
+The plots need matplotlib; scripts/bench.sh runs this with the python of
+its own virtual environment (scripts/bench-venv.sh).
 """
 import argparse
 import json
-import math
 import os
 import re
 import statistics
 import sys
+import textwrap
+
+import matplotlib
+
+matplotlib.use("svg")
+import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402,F401
 
 # "unlocked" is vma_start_read_unlocked() alone (VMALOCK_MODE_UNLOCKED), the
 # helper as its callers use it: the WAIT figures of the goals are its. "wait" is
@@ -42,7 +49,7 @@ GOALS = {
     "mmap_over_wait_p99_under_writer": (">=", 100.0, "reader p99 under an mmap writer, MMAP over vma_start_read_unlocked() (UNLOCKED mode)"),
     "shrinker_vma_over_mmap_trylock_reclaimed": (">=", 2.0, "pages reclaimed per scan under an mmap writer, VMA trylock over mmap trylock (+1 smoothed)"),
     "tcp_mmap_patched_over_stock": (">=", 0.97, "tcp_mmap zerocopy Gbit/s, patched over stock, median over quiet rounds of the per-round ratio"),
-    "ksm_merge_speedup_under_writers": (">=", 2.0, "time for ksmd to merge a region of identical pages while 4 threads of the process mmap/munmap, stock over patched, per round"),
+    "ksm_merge_speedup_under_writers": (">=", 2.0, "time for ksmd to merge a region of identical pages while 4 threads of the process mmap, mprotect and munmap unrelated regions, stock over patched, per round"),
     "ksm_merge_speedup_quiet": (">=", 0.97, "the same with no writer, stock over patched: no regression"),
 }
 KSM_WRITERS = {0: "ksm_merge_speedup_quiet", 4: "ksm_merge_speedup_under_writers"}
@@ -316,15 +323,10 @@ def turnaround(readme):
     return out
 
 
-# -------------------------------------------------------------------- SVG
+# ------------------------------------------------------------------ plots
 
-FONT = 'font-family="DejaVu Sans, Arial, sans-serif"'
 COLORS = {"rcu": "#4c72b0", "unlocked": "#55a868", "wait": "#8172b2", "mmap": "#c44e52", "stock": "#8c8c8c",
           "patched": "#55a868", "vma": "#55a868", "mmapt": "#c44e52"}
-
-
-def esc(s):
-    return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def fmt(x, unit=""):
@@ -337,196 +339,94 @@ def fmt(x, unit=""):
     return s + unit
 
 
-class Svg:
-    def __init__(self, w, h, title):
-        self.w, self.h = w, h
-        self.parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}">',
-                      f'<rect width="{w}" height="{h}" fill="white"/>',
-                      f'<text x="{w / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold" {FONT}>{esc(title)}</text>']
-
-    def add(self, s):
-        self.parts.append(s)
-
-    def text(self, x, y, s, size=11, anchor="middle", color="#222", extra=""):
-        self.add(f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" fill="{color}" {FONT} {extra}>{esc(s)}</text>')
-
-    def line(self, x1, y1, x2, y2, color="#999", width=1, dash=None):
-        d = f' stroke-dasharray="{dash}"' if dash else ""
-        self.add(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{color}" stroke-width="{width}"{d}/>')
-
-    def rect(self, x, y, w, h, color, title=None):
-        t = f"<title>{esc(title)}</title>" if title else ""
-        self.add(f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(w, 0):.1f}" height="{max(h, 0):.1f}" fill="{color}">{t}</rect>')
-
-    def circle(self, x, y, r, color):
-        self.add(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r}" fill="none" stroke="{color}" stroke-width="1.3"/>')
-
-    def save(self, path):
-        with open(path, "w") as f:
-            f.write("\n".join(self.parts + ["</svg>"]) + "\n")
+def figure(w, h, title):
+    """A figure of w x h pixels (at 100 dpi) with one set of axes."""
+    fig, ax = plt.subplots(figsize=(w / 100, h / 100), dpi=100)
+    ax.set_title(textwrap.fill(title, int(w / 9.5)), fontsize=11, fontweight="bold")
+    ax.grid(axis="y", color="#e4e4e4")
+    ax.set_axisbelow(True)
+    return fig, ax
 
 
-def log_ticks(lo, hi):
-    t, e = [], math.floor(math.log10(lo))
-    while 10 ** e <= hi * 1.0001:
-        if 10 ** e >= lo / 1.0001:
-            t.append(10 ** e)
-        e += 1
-    return t
+def save(fig, path, notes=()):
+    if notes:
+        fig.text(0.99, 0.01, "\n".join(notes), ha="right", va="bottom", fontsize=8, color="#555")
+    fig.tight_layout(rect=(0, 0.04 * len(notes), 1, 1))
+    fig.savefig(path, format="svg", metadata={"Date": None})
+    plt.close(fig)
 
 
 def bar_chart(path, title, groups, series, ylabel, log=False, w=760, h=380, notes=()):
     """groups: [(label, {series: value or spread dict})]; series: [(key, label, color)].
     A spread dict draws its median as the bar and min..max as a whisker."""
-    svg = Svg(w, h, title)
-    L, R, T, B = 70, 20, 40, 70
-    pw, ph = w - L - R, h - T - B
-    vals = []
-    for _, d in groups:
-        for k, _, _ in series:
+    fig, ax = figure(w, h, title)
+    bw = 0.8 / len(series)
+    for si, (k, slabel, color) in enumerate(series):
+        xs, ys, lo, hi = [], [], [], []
+        for gi, (_, d) in enumerate(groups):
             v = d.get(k)
-            if isinstance(v, dict):
-                vals += [v["min"], v["max"], v["median"]]
-            elif v is not None:
-                vals.append(v)
-    vals = [v for v in vals if v is not None and v > 0 and v != float("inf")]
-    if not vals:
-        svg.text(w / 2, h / 2, "no data")
-        svg.save(path)
-        return
+            m = v["median"] if isinstance(v, dict) else v
+            if m is None:
+                continue
+            xs.append(gi - 0.4 + bw * (si + 0.5))
+            ys.append(m)
+            many = isinstance(v, dict) and v["n"] > 1
+            lo.append(m - v["min"] if many else 0)
+            hi.append(v["max"] - m if many else 0)
+        bars = ax.bar(xs, ys, bw * 0.95, color=color, label=slabel, yerr=[lo, hi], capsize=3,
+                      error_kw={"elinewidth": 1, "ecolor": "#222"})
+        ax.bar_label(bars, [fmt(y) for y in ys], fontsize=7, padding=2)
+    ax.set_xticks(range(len(groups)), [g for g, _ in groups], fontsize=8)
+    ax.set_ylabel(ylabel)
     if log:
-        lo = 10 ** math.floor(math.log10(min(vals)))
-        hi = 10 ** math.ceil(math.log10(max(vals) * 1.05))
-        ymap = lambda v: T + ph - (math.log10(max(v, lo)) - math.log10(lo)) / (math.log10(hi) - math.log10(lo)) * ph
-        ticks = log_ticks(lo, hi)
-    else:
-        lo, hi = 0, max(vals) * 1.15
-        ymap = lambda v: T + ph - (v - lo) / (hi - lo) * ph
-        step = 10 ** math.floor(math.log10(hi / 5 if hi > 0 else 1))
-        for m in (1, 2, 5, 10):
-            if hi / (step * m) <= 6:
-                step *= m
-                break
-        ticks = [i * step for i in range(int(hi / step) + 1)]
-    for t in ticks:
-        y = ymap(t)
-        svg.line(L, y, L + pw, y, "#e4e4e4")
-        svg.text(L - 6, y + 4, fmt(t), 10, "end")
-    svg.line(L, T, L, T + ph, "#444")
-    svg.line(L, T + ph, L + pw, T + ph, "#444")
-    svg.text(16, T + ph / 2, ylabel, 11, "middle", extra=f'transform="rotate(-90 16 {T + ph / 2})"')
-    gw = pw / len(groups)
-    bw = gw * 0.8 / len(series)
-    for gi, (glabel, d) in enumerate(groups):
-        gx = L + gi * gw + gw * 0.1
-        for si, (k, slabel, color) in enumerate(series):
-            v = d.get(k)
-            if v is None:
-                continue
-            x = gx + si * bw
-            medv = v["median"] if isinstance(v, dict) else v
-            if medv is None:
-                continue
-            y0 = ymap(lo) if not log else T + ph
-            y = ymap(medv) if medv > 0 else y0
-            svg.rect(x + 1, y, bw - 2, y0 - y, color, f"{glabel} {slabel}: {fmt(medv)}")
-            if isinstance(v, dict) and v["n"] > 1:
-                cx = x + bw / 2
-                svg.line(cx, ymap(v["max"]), cx, ymap(v["min"]) if v["min"] > 0 else y0, "#222", 1.2)
-                svg.line(cx - 4, ymap(v["max"]), cx + 4, ymap(v["max"]), "#222", 1.2)
-                svg.line(cx - 4, ymap(v["min"]), cx + 4, ymap(v["min"]), "#222", 1.2)
-            svg.text(x + bw / 2, y - 4, fmt(medv), 9)
-        svg.text(L + gi * gw + gw / 2, T + ph + 16, glabel, 11)
-    lx = L
-    for k, slabel, color in series:
-        svg.rect(lx, h - 30, 12, 12, color)
-        svg.text(lx + 16, h - 20, slabel, 11, "start")
-        lx += 24 + 7 * len(slabel)
-    for i, n in enumerate(notes):
-        svg.text(w - R, h - 20 - 14 * (len(notes) - 1 - i), n, 10, "end", "#555")
-    svg.save(path)
+        ax.set_yscale("log")
+    # Room above the tallest bar for the legend, one row across the top.
+    ax.set_ylim(top=ax.get_ylim()[1] * (4 if log else 1.3))
+    ax.legend(fontsize=8, loc="upper center", ncol=len(series))
+    save(fig, path, notes)
 
 
 def ratio_chart(path, ratios, spreads):
     names = list(GOALS)
-    w, h = 760, 60 + 62 * len(names)
-    svg = Svg(w, h, "make bench: ratios vs goals (log scale; bar = median, whisker = min..max over trials)")
-    L, R = 290, 40
-    lo, hi = 0.5, 1000.0
-    vals = [v for v in ratios.values() if v and v != float("inf")]
-    vals += [s["max"] for s in spreads.values() if s]
-    if vals:
-        hi = max(hi, 10 ** math.ceil(math.log10(max(vals))))
-        lo = min(lo, 10 ** math.floor(math.log10(min(v for v in vals if v > 0))))
-    xmap = lambda v: L + (math.log10(max(min(v, hi), lo)) - math.log10(lo)) / (math.log10(hi) - math.log10(lo)) * (w - L - R)
-    top, bottom = 40, h - 30
-    for t in log_ticks(lo, hi):
-        svg.line(xmap(t), top, xmap(t), bottom, "#e4e4e4")
-        svg.text(xmap(t), bottom + 14, fmt(t), 10)
-    svg.line(xmap(1), top, xmap(1), bottom, "#888")
+    fig, ax = figure(760, 60 + 50 * len(names), "make bench: ratios vs goals")
+    ax.grid(axis="x", color="#e4e4e4")
     for i, n in enumerate(names):
-        y = top + 12 + i * 62
-        op, goal, what = GOALS[n]
-        v = ratios.get(n)
-        ok = verdict(n, v)
-        color = {"PASS": "#55a868", "MISS": "#c44e52"}.get(ok, "#999")
-        svg.text(L - 8, y + 14, n, 11, "end", extra='font-weight="bold"')
-        svg.text(L - 8, y + 29, f"goal {op} {goal:g}: {ok}", 10, "end", color)
+        op, goal, _ = GOALS[n]
+        v, s = ratios.get(n), spreads.get(n)
+        color = {"PASS": "#55a868", "MISS": "#c44e52"}.get(verdict(n, v), "#999")
         if v:
-            svg.rect(xmap(lo), y + 4, xmap(v) - xmap(lo), 22, color, f"{n}: {fmt(v)}")
-            svg.text(xmap(v) + 4, y + 19, fmt(v), 11, "start")
-        s = spreads.get(n)
-        if s and s["n"] > 1:
-            svg.line(xmap(s["min"]), y + 15, xmap(s["max"]), y + 15, "#222", 1.3)
-        svg.line(xmap(goal), y, xmap(goal), y + 30, "#222", 2, "4,3")
-        svg.text(xmap(goal), y + 42, "goal", 9, "middle", "#222")
-    svg.save(path)
+            err = [[v - s["min"]], [s["max"] - v]] if s and s["n"] > 1 else None
+            ax.barh(i, v, 0.6, color=color, xerr=err, capsize=3, error_kw={"elinewidth": 1})
+            ax.text(max(v, s["max"] if s else v) * 1.15, i, fmt(v), va="center", fontsize=8)
+        ax.plot([goal, goal], [i - 0.4, i + 0.4], "k--", lw=1.5)
+    ax.set_yticks(range(len(names)), [f"{n}\ngoal {GOALS[n][0]} {GOALS[n][1]:g}: {verdict(n, ratios.get(n))}"
+                                      for n in names], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.axvline(1, color="#888", lw=1)
+    ax.set_xlabel("ratio (log scale); whisker: min..max over trials; dashed: goal")
+    save(fig, path)
 
 
 def hist_chart(path, lat):
     """Latency distributions under the headline writer: log2 histograms as step lines."""
-    w, h = 760, 360
-    svg = Svg(w, h, "Reader LOOKUP latency under an mmap_lock writer (share of calls per log2 bucket)")
-    L, R, T, B = 60, 20, 40, 70
-    pw, ph = w - L - R, h - T - B
+    fig, ax = figure(760, 360, "Reader LOOKUP latency under an mmap_lock writer (share of calls per log2 bucket)")
     modes = lat.get(HEADLINE_WRITER, {}).get("modes", {})
-    if not modes:
-        svg.text(w / 2, h / 2, "no data")
-        svg.save(path)
-        return
-    nb = len(next(iter(modes.values()))["hist_log2"])
-    used = [i for m in modes.values() for i, c in enumerate(m["hist_log2"]) if c]
-    b0, b1 = max(min(used) - 1, 0), min(max(used) + 2, nb)
-    xmap = lambda b: L + (b - b0) / (b1 - b0) * pw
-    ymap = lambda f: T + ph - f * ph
-    for f in (0, 0.25, 0.5, 0.75, 1.0):
-        svg.line(L, ymap(f), L + pw, ymap(f), "#e4e4e4")
-        svg.text(L - 6, ymap(f) + 4, f"{f:.0%}", 10, "end")
-    for b in range(b0, b1 + 1):
-        if (b - b0) % 2 == 0:
-            ns = 2 ** b
-            lab = f"{ns}ns" if ns < 1000 else f"{ns / 1e3:.3g}us" if ns < 1e6 else f"{ns / 1e6:.3g}ms"
-            svg.text(xmap(b), T + ph + 14, lab, 9)
-    svg.line(L, T + ph, L + pw, T + ph, "#444")
-    svg.line(L, T, L, T + ph, "#444")
     for m in MODES:
-        if m not in modes:
-            continue
-        hist = modes[m]["hist_log2"]
-        tot = sum(hist) or 1
-        pts = []
-        for b in range(b0, b1):
-            f = hist[b] / tot
-            pts += [(xmap(b), ymap(f)), (xmap(b + 1), ymap(f))]
-        d = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
-        svg.add(f'<polyline points="{d}" fill="none" stroke="{COLORS[m]}" stroke-width="2"/>')
-    lx = L
-    for m in MODES:
-        svg.rect(lx, h - 30, 12, 12, COLORS[m])
-        svg.text(lx + 16, h - 20, m.upper(), 11, "start")
-        lx += 70
-    svg.text(w - R, h - 20, f"writer: {HEADLINE_WRITER}; x: latency (log2 buckets)", 10, "end", "#555")
-    svg.save(path)
+        if m in modes:
+            hist = modes[m]["hist_log2"]
+            tot = sum(hist) or 1
+            ax.stairs([c / tot for c in hist], [2 ** b for b in range(len(hist) + 1)], color=COLORS[m],
+                      lw=2, label=m.upper())
+    used = [i for v in modes.values() for i, c in enumerate(v["hist_log2"]) if c]
+    ax.set_xscale("log", base=2)
+    if used:
+        ax.set_xlim(2 ** max(min(used) - 1, 0), 2 ** (max(used) + 2))
+    ax.set_xlabel(f"latency, ns (log2 buckets); writer: {HEADLINE_WRITER}")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    if modes:
+        ax.legend(fontsize=8)
+    save(fig, path)
 
 
 # ---------------------------------------------------------------- report
@@ -650,6 +550,12 @@ def main():
               [("Gbit/s", {"stock": t["stock"]["gbit"], "patched": t["patched"]["gbit"]})],
               [("stock", "stock 7.3.4", COLORS["stock"]), ("patched", "patched", COLORS["patched"])],
               "Gbit/s", w=520)
+    k = res["ksm"]
+    bar_chart(os.path.join(a.out, "ksm.svg"), "ksmd: time to merge a region of identical pages, by writer threads",
+              [(f"{n} writers", {f: k[n]["merge_ms"][f] for f in ("stock", "patched")}) for n in KSM_WRITERS],
+              [("stock", "stock 7.3.4", COLORS["stock"]), ("patched", "patched", COLORS["patched"])],
+              "ms to merge (log scale, lower is better)", log=True, w=640,
+              notes=["median per boot, then over rounds; whisker = min..max over rounds"])
 
     # report.md
     L = []
@@ -737,7 +643,20 @@ def main():
         L.append("**Warning:** fewer than two quiet rounds: the host was busy, the tcp_mmap ratio is not a firm "
                  "number. Run `make bench` again on an idle machine.\n")
     L.append("\n![tcp_mmap](tcp_mmap.svg)\n")
-    L.append("### 5. Turnaround\n")
+    L.append("### 5. ksmd merging beside mmap writers (`vmalock_bench ksm`)\n")
+    rows = []
+    for n, name in KSM_WRITERS.items():
+        for x in k[n]["per_round"]:
+            rows.append([n, x["round"], fmt(x["stock"]["merge_ms"], " ms"), fmt(x["patched"]["merge_ms"], " ms"),
+                         fmt(x["stock"]["merge_ms"] / x["patched"]["merge_ms"]),
+                         f"{fmt(x['stock']['writer_ops_per_s'])} / {fmt(x['patched']['writer_ops_per_s'])}",
+                         x["stock"]["timed_out"] + x["patched"]["timed_out"]])
+    L.append(md_table(rows, ["writers", "round", "stock: ms to merge", "patched: ms to merge", "stock / patched",
+                             "writer loops per s, stock / patched (mmap, 2 mprotect, munmap)", "trials timed out"]))
+    L.append("\n" + "; ".join(f"`{name}` = {sp(k[n]['stock_over_patched'])}" for n, name in KSM_WRITERS.items())
+             + ". Each boot's figure is the median of its trials; the ratio pairs the two boots of a round.\n")
+    L.append("\n![ksm](ksm.svg)\n")
+    L.append("### 6. Turnaround\n")
     L.append(md_table([[k, v] for k, v in turn.items()], ["step", "time"]))
     L.append("\n`make bench` does not time `make check` (a cold run takes too long); these are the README's figures.\n")
     L.append("\n### Method\n")
@@ -765,6 +684,11 @@ def main():
   is a warm-up; the server's Gbit per connection. Per round: median patched Gbit over median stock Gbit of
   the round's two boots. Headline: median over the quiet rounds (the rest of the host, measured from
   `/proc/stat` minus the boot's own CPU time, used < QUIET_CPUS during both boots), spread = min..max of those.
+- 5: `vmalock_bench ksm N TRIALS PAGES`: a private anonymous region of PAGES identical pages (a content of its own per
+  trial), `MADV_MERGEABLE`, ksmd at `pages_to_scan` 256 and `sleep_millisecs` 20, `use_zero_pages` 0; N threads of the
+  same process mmap, touch and munmap 16 unrelated pages in a loop (each mmap and munmap takes the mmap_lock for
+  write). Time from madvise() until `ksm_merging_pages` reaches PAGES (timeout 120 s); every page is checked
+  afterwards. Both kernels; stock over patched per round.
 """.replace("QUIET_CPUS", f"{QUIET_CPUS:g} CPUs"))
     with open(os.path.join(a.out, "report.md"), "w") as f:
         f.write("\n".join(L) + "\n")

@@ -4,7 +4,8 @@
 # bench.sh: `make bench`. Build one config twice, stock Debian 7.3.4 and
 # patched, boot each with the guest plan "bench", and write
 # out/bench/results.json, out/bench/report.md and SVG plots
-# (scripts/bench-report.py). Prints one line per ratio with its goal.
+# (scripts/bench-report.py, with matplotlib from scripts/bench-venv.sh).
+# Prints one line per ratio with its goal.
 #
 # The module needs the patched kernel (it uses the series' kernel-crate
 # API), so measurements 1-3 (BENCH/LOOKUP/RECLAIM ioctls) run in the
@@ -33,6 +34,7 @@ BOOT_TIMEOUT=${BOOT_TIMEOUT:-900}
 BENCH_ARGS=${BENCH_ARGS:-tcp_trials=8,tcp_secs=2,unc_trials=5,unc_iters=50000,lat_trials=2,lat_ms=1500,lat_readers=1,same_trials=2,same_ms=200,rec_trials=2,rec_scans=20,ksm_trials=3,ksm_pages=4096}
 
 "$VMALOCK_TOP/scripts/install-deps.sh"
+py=$("$VMALOCK_TOP/scripts/bench-venv.sh")
 # The kernels. Never two builds of one build directory at a time: the
 # builds are sequential here, and build-kernel.sh is a no-op when cached.
 kb_patched=$("$VMALOCK_TOP/scripts/build-kernel.sh" "$BENCH_CONFIG" patched)
@@ -115,5 +117,5 @@ for r in $(seq 1 "$ROUNDS"); do
 	done
 done
 
-python3 "$VMALOCK_TOP/scripts/bench-report.py" --out "$OUTDIR" \
+"$py" "$VMALOCK_TOP/scripts/bench-report.py" --out "$OUTDIR" \
 	--readme "$VMALOCK_TOP/README.md" --accel "${ACCEL:-tcg}" --config "$BENCH_CONFIG" "${dirs[@]}"

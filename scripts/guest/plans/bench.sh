@@ -62,7 +62,8 @@ tcp_mmap_bench() {
 tcp_mmap_bench
 
 # 5. ksmd merging a region of identical pages while N threads of the same
-# process mmap and munmap unrelated regions (no module needed: both kernels).
+# process mmap, mprotect and munmap unrelated regions (no module needed:
+# both kernels).
 for n in 0 4; do
 	step "ksm-$n" 600 /tests/bin/vmalock_bench ksm $n "${B_ksm_trials:-3}" "${B_ksm_pages:-4096}"
 done

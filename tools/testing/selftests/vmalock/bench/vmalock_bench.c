@@ -13,8 +13,8 @@
  * WRITER is "hold" (VMALOCK_IOC_HOLD_MMAP_WRITE without VMALOCK_HOLD_VMA_WRITE
  * in a loop), "mprotect" (mprotect() toggling a large populated anonymous
  * region in a loop) or "none". ksm needs no module: it times ksmd merging
- * PAGES identical pages while WRITERS threads of the same process mmap and
- * munmap unrelated regions, and runs on the stock kernel too. Every result
+ * PAGES identical pages while WRITERS threads of the same process mmap,
+ * mprotect and munmap unrelated regions, and runs on the stock kernel too. Every result
  * is one JSON object per line on stdout; scripts/bench-report.py reads them.
  * Diagnostics go to stderr.
  *
@@ -483,7 +483,7 @@ static int cmd_reclaim(const char *kind, int trials, int scans)
 /* ------------------------------------------- 5. ksmd beside mmap writers */
 
 #define KSM_TIMEOUT_MS	120000
-#define KSM_WRITER_PAGES 16
+#define KSM_WRITER_PAGES 1024
 #define KSM_MAX_WRITERS	16
 
 struct ksm_writers {
@@ -497,22 +497,27 @@ struct ksm_writer {
 };
 
 /*
- * mmap, touch and munmap an unrelated region, in a loop: each mmap() and
- * munmap() takes the mmap_lock for write.
+ * mmap a populated region of 4 MiB, mprotect it read-only and back, munmap
+ * it, in a loop: mmap(), both mprotect() calls and munmap() take the
+ * mmap_lock for write, and each mprotect() holds it while it walks the
+ * region's 1024 page table entries, so a writer holds the lock for a
+ * noticeable share of its time, as a process changing its mappings does.
+ * The region is never mergeable and never next to the mergeable one's
+ * flags, so it does not share a VMA with it.
  */
 static void *ksm_writer_fn(void *arg)
 {
 	struct ksm_writer *w = arg;
-	size_t len = KSM_WRITER_PAGES * VL_PAGE, i;
+	size_t len = KSM_WRITER_PAGES * VL_PAGE;
 
 	while (!w->all->stop) {
 		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 
 		if (p == MAP_FAILED)
 			die("mmap", errno);
-		for (i = 0; i < len; i += VL_PAGE)
-			p[i] = 1;
+		if (mprotect(p, len, PROT_READ) || mprotect(p, len, PROT_READ | PROT_WRITE))
+			die("mprotect", errno);
 		munmap(p, len);
 		__atomic_add_fetch(&w->all->ops[w->id], 1, __ATOMIC_RELAXED);
 	}
@@ -556,6 +561,16 @@ static int cmd_ksm(int nwriters, int trials, long pages)
 		uint64_t t0, ms;
 		char *region;
 
+		/*
+		 * ksm_merging_pages drops only when ksmd rescans the pages of
+		 * the last trial's region, which is gone: wait for that, or
+		 * this trial would see the old count and stop at once.
+		 */
+		t0 = vl_now_ns();
+		while ((merged = vl_ksm_merging_pages()) != 0 && vl_ms_since(t0) < KSM_TIMEOUT_MS)
+			usleep(20 * 1000);
+		if (merged)
+			die("ksm_merging_pages stays above 0 after the last trial", EBUSY);
 		region = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (region == MAP_FAILED)
 			die("mmap", errno);
