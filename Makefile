@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 S := scripts
 
-.PHONY: help run check kernel module patches-check lint sizes bench shell clean distclean
+.PHONY: help run check kernel module patches-check lint sizes matrix bench shell clean distclean
 
 help:
 	@echo 'vmalock targets:'
@@ -21,6 +21,9 @@ help:
 	@echo '                      no warning allowed (part of make check)'
 	@echo '  make sizes          vm_area_struct/mm_struct sizes, stock vs patched, on small'
 	@echo '                      configs of x86, arm64, arm, ppc32, riscv64 (pahole; cover letter table)'
+	@echo '  make matrix         build stock and patched for x86_64, i386, arm64, arm, riscv64,'
+	@echo '                      ppc32, ppc64le, s390 (tuxmake), every patch prefix; KCIDB JSON'
+	@echo '                      (MATRIX_CONFIGS="name ...", PREFIX_CONFIGS="name ..." limit it)'
 	@echo '  make bench          benchmark: patched vs stock 7.3.4, ratios in out/bench/'
 	@echo '                      (BENCH_CONFIG=main: on the debug kernels instead of configs/bench.config)'
 	@echo '  make shell          boot the guest with the module loaded, interactive shell'
@@ -51,6 +54,9 @@ lint:
 
 sizes:
 	@$(S)/struct-sizes.sh
+
+matrix:
+	@$(S)/matrix.sh
 
 bench:
 	@$(S)/bench.sh

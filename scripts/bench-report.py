@@ -11,7 +11,7 @@ and vmalock_bench, plus "# tcp_mmap-server:" lines) and console.log.
 Every ratio is taken within this one run; each is the median over trials of
 a per-trial figure, with the spread (min, max over trials) next to it.
 The plots need matplotlib; scripts/bench.sh runs this with the python of
-its own virtual environment (scripts/bench-venv.sh).
+its own virtual environment (scripts/venv.sh).
 """
 import argparse
 import json

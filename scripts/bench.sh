@@ -4,7 +4,8 @@
 # bench.sh: `make bench`. Build one config twice, stock Debian 7.3.4 and
 # patched, boot each with the guest plan "bench", and write
 # out/bench/results.json, out/bench/report.md and SVG plots
-# (scripts/bench-report.py, with matplotlib from scripts/bench-venv.sh).
+# (scripts/bench-report.py, with matplotlib in a virtual environment made
+# by scripts/venv.sh).
 # Prints one line per ratio with its goal.
 #
 # The module needs the patched kernel (it uses the series' kernel-crate
@@ -34,7 +35,7 @@ BOOT_TIMEOUT=${BOOT_TIMEOUT:-900}
 BENCH_ARGS=${BENCH_ARGS:-tcp_trials=8,tcp_secs=2,unc_trials=5,unc_iters=50000,lat_trials=2,lat_ms=1500,lat_readers=1,same_trials=2,same_ms=200,rec_trials=2,rec_scans=20,ksm_trials=3,ksm_pages=4096}
 
 "$VMALOCK_TOP/scripts/install-deps.sh"
-py=$("$VMALOCK_TOP/scripts/bench-venv.sh")
+py=$("$VMALOCK_TOP/scripts/venv.sh" bench matplotlib==3.9.4)
 # The kernels. Never two builds of one build directory at a time: the
 # builds are sequential here, and build-kernel.sh is a no-op when cached.
 kb_patched=$("$VMALOCK_TOP/scripts/build-kernel.sh" "$BENCH_CONFIG" patched)

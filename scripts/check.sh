@@ -170,7 +170,9 @@ if [ "$SELFTEST" = 1 ]; then
 	# Host-side tests of the pipeline's own tools: the console scanner finds
 	# each kind of report it claims to, and nothing in this run's clean
 	# console logs; the Debian archive is read from the system's apt sources;
-	# a header change that breaks the ABI fails the module's build.
+	# a header change that breaks the ABI fails the module's build; make
+	# matrix's verdict fails on a failed build, a new warning or a dropped
+	# option.
 	d=$OUTDIR/host
 	mkdir -p "$d"
 	clean=()
@@ -183,10 +185,12 @@ if [ "$SELFTEST" = 1 ]; then
 		host_suite parse_results python3 "$VMALOCK_TOP/scripts/test-parse-results.py" "$ktree"
 		host_suite apt_debian_source python3 "$VMALOCK_TOP/scripts/test-apt-debian-source.py"
 		host_suite abi_drift "$VMALOCK_TOP/scripts/test-abi-drift.sh" "$kb"
+		host_suite matrix_report "$("$VMALOCK_TOP/scripts/venv.sh" matrix $MATRIX_VENV_PKGS)" \
+			"$VMALOCK_TOP/scripts/test-matrix-report.py"
 	} > "$d/results.log" 2>&1
 	python3 "$VMALOCK_TOP/scripts/parse-results.py" --host --boot host --kernel host \
 		--results "$d/results.log" --ktree "$ktree" \
-		--expect scan_console parse_results apt_debian_source abi_drift > "$d/boot.json" ||
+		--expect scan_console parse_results apt_debian_source abi_drift matrix_report > "$d/boot.json" ||
 		die "parsing the host-side tests failed"
 	jsons+=("$d")
 

@@ -18,7 +18,8 @@ APT_PKGS=(flex bison bc libelf-dev cpio qemu-system-x86 busybox-static
 # the cross-arch builds use (loongarch has none in Debian 12).
 if [ "${1:-}" = cross ]; then
 	APT_PKGS+=(gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-riscv64-linux-gnu
-		   gcc-powerpc-linux-gnu gcc-powerpc64le-linux-gnu gcc-s390x-linux-gnu)
+		   gcc-powerpc-linux-gnu gcc-powerpc64le-linux-gnu gcc-s390x-linux-gnu
+		   gcc-i686-linux-gnu)
 fi
 
 need=()

@@ -32,3 +32,6 @@ run_step() {
 	"$@" || die "$name failed"
 	log "$name done in $(( $(date +%s) - s ))s"
 }
+
+# PyPI packages of make matrix's virtual environment (scripts/venv.sh).
+MATRIX_VENV_PKGS="tuxmake==1.30.0 kcidb-io==141"

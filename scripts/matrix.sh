@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# matrix.sh: what a kernel test robot would build. Every arch whose code
+# the series touches, stock and patched, with tuxmake (PyPI, --runtime
+# null: the host's Debian cross compilers, so the same build definitions
+# run unchanged on a build farm), then every prefix of the series (patch
+# 1, 1-2, ..., 1-N) on the configs in PREFIX_CONFIGS.
+#
+# A build passes when tuxmake's config and kernel targets pass and every
+# option the config asks for survived olddefconfig. A warning is new when
+# the patched build (or a prefix build) prints it and the stock build of
+# the same config does not; warnings are compared without line numbers and
+# tree paths. Any failed build or new warning fails `make matrix`.
+#
+# Full builds start from an empty build directory, so every warning is
+# printed (ccache replays a cached compile's warnings); prefix builds are
+# incremental, so a prefix prints the warnings of what it rebuilt, which
+# is what it changed. Results are cached, keyed by the tree and the build
+# definition (tree, arch, options, tuxmake version): an unchanged build
+# is not redone.
+#
+# Writes out/matrix/summary.json (one row per build: arch, config, flavor,
+# status, warnings, new warnings, seconds) and out/matrix/kcidb.json (the
+# same in the KCIDB I/O schema, validated by kcidb-io), and prints a table.
+#
+# MATRIX_CONFIGS="name ..." limits the configs, PREFIX_CONFIGS="name ..."
+# the prefix sweep ("" skips it).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+# What makes the mm code the series edits compile: the VMA lock users
+# (userfaultfd, KSM, /proc/PID/maps, BPF stack maps), DEBUG_VM's checks and
+# the KUnit suite of patch 5.
+MM="PROC_FS USERFAULTFD KSM BPF_SYSCALL DEBUG_KERNEL DEBUG_VM KUNIT VMA_LOCK_KUNIT_TEST"
+# TCP zerocopy receive and the C binder allocator.
+NET="NET INET ANDROID_BINDER_IPC ANDROID_BINDERFS"
+
+# name tuxmake-arch cross-prefix kconfig options... ("-": tuxmake's default
+# cross compiler for the arch). Options are CONFIG_ names without the
+# prefix, NAME (=y) or NAME=n.
+CONFIGS=(
+	"x86_64-up     x86_64  -                     tinyconfig 64BIT $MM $NET"
+	"x86_64-smp    x86_64  -                     tinyconfig 64BIT SMP $MM $NET PER_VMA_LOCK_STATS"
+	"x86_64-defconfig x86_64 -                   defconfig  $MM $NET"
+	"i386-up       i386    -                     tinyconfig 64BIT=n $MM $NET"
+	"i386-smp      i386    -                     tinyconfig 64BIT=n SMP $MM $NET"
+	"arm64         arm64   -                     tinyconfig $MM $NET"
+	"arm-mmu       arm     -                     tinyconfig ARCH_MULTIPLATFORM ARCH_MULTI_V7 ARCH_VIRT MMU SMP $MM $NET"
+	"arm-nommu     arm     -                     tinyconfig MMU=n PROC_FS"
+	"riscv64       riscv   -                     tinyconfig 64BIT MMU SMP $MM"
+	"riscv64-nommu riscv   -                     tinyconfig 64BIT MMU=n PROC_FS"
+	"ppc32         powerpc powerpc-linux-gnu-    tinyconfig PPC64=n $MM"
+	"ppc64le       powerpc -                     tinyconfig PPC64 CPU_LITTLE_ENDIAN PPC_PSERIES SMP $MM"
+	"s390          s390    -                     tinyconfig $MM"
+)
+# The guest kernel of make check (Rust, Rust Binder) for the prefix sweep.
+MAIN_FRAGS="configs/base.config tools/testing/selftests/vmalock/config configs/main.config"
+PREFIX_DEFAULT="i386-up x86_64-main"
+
+"$VMALOCK_TOP/scripts/install-deps.sh" cross >/dev/null
+. "$CACHE/env.sh"
+# shellcheck disable=SC2086
+py=$("$VMALOCK_TOP/scripts/venv.sh" matrix $MATRIX_VENV_PKGS)
+tuxmake=$(dirname "$py")/tuxmake
+
+stock=$("$VMALOCK_TOP/scripts/prepare-tree.sh" stock)
+patched=$("$VMALOCK_TOP/scripts/prepare-tree.sh" patched)
+series_hash=$(cat "$patched/.vmalock-series")
+out=$OUT/matrix
+mkdir -p "$out" "$CACHE/ccache" "$CACHE/matrix"
+export CCACHE_DIR=$CACHE/ccache CCACHE_MAXSIZE=5G CCACHE_BASEDIR=$CACHE
+rows=$out/rows.jsonl
+: > "$rows"
+want=${MATRIX_CONFIGS:-}
+want_prefix=${PREFIX_CONFIGS-$PREFIX_DEFAULT}
+
+# tuxmake_args KCONFIG OPTS...: the -k/-K arguments of a config.
+tuxmake_args() {
+	local k=$1 o
+	shift
+	echo "-k $k"
+	for o in "$@"; do
+		case $o in
+		*.config) echo "-K $VMALOCK_TOP/$o" ;;
+		*=n) echo "-K # CONFIG_${o%=n} is not set" ;;
+		*) echo "-K CONFIG_$o=y" ;;
+		esac
+	done
+}
+
+# check_config CONFIG OPTS...: print the options the config dropped.
+check_config() {
+	local c=$1 o
+	shift
+	for o in "$@"; do
+		case $o in
+		*.config) ;;
+		*=n) ! grep -q "^CONFIG_${o%=n}=" "$c" || echo "CONFIG_${o%=n}" ;;
+		*) grep -qx "CONFIG_$o=y" "$c" || echo "CONFIG_$o" ;;
+		esac
+	done
+}
+
+# build NAME FLAVOR TREE ARCH CROSS KCONFIG OPTS... with BUILD_DIR, KEEP
+# (1: incremental in BUILD_DIR) and ROWEXTRA (JSON members) from the
+# caller; appends a row to $rows.
+build() {
+	local name=$1 flavor=$2 tree=$3 arch=$4 cross=$5 kconfig=$6
+	shift 6
+	local res=$out/$flavor-$name args=() a key extra='{}'
+	[ -z "${ROWEXTRA:-}" ] || extra=$ROWEXTRA
+	while IFS= read -r a; do args+=("${a%% *}" "${a#* }"); done < <(tuxmake_args "$kconfig" "$@")
+	[ "$cross" = - ] || args+=("CROSS_COMPILE=$cross")
+	key=$( { echo "$KSRC_VERSION $(cat "$tree/.vmalock-series" 2>/dev/null || echo stock) $arch $*";
+		 echo "$MATRIX_VENV_PKGS"; for a in "$@"; do case $a in *.config) cat "$VMALOCK_TOP/$a" ;; esac; done; } |
+		sha256sum | cut -c1-16)
+	if [ "${KEEP:-0}" = 0 ] && [ "$(cat "$res/.vmalock-key" 2>/dev/null)" = "$key" ]; then
+		log "matrix: $flavor $name is up to date"
+	else
+		rm -rf "$res"
+		[ "${KEEP:-0}" = 1 ] || rm -rf "$BUILD_DIR"
+		mkdir -p "$BUILD_DIR"
+		log "matrix: building $flavor $name ($arch, $kconfig) ..."
+		"$tuxmake" -q -r null -t gcc -w ccache -j "$JOBS" -a "$arch" -C "$tree" \
+			-b "$BUILD_DIR" -o "$res" -e "LIBCLANG_PATH=$LIBCLANG_PATH" \
+			"${args[@]}" config kernel >/dev/null 2>"$res.stderr" || true
+		[ -f "$res/metadata.json" ] || { cat "$res.stderr" >&2; die "tuxmake wrote no metadata for $flavor $name"; }
+		check_config "$res/config" "$@" > "$res/dropped" 2>/dev/null ||
+			echo "(no config)" > "$res/dropped"
+		echo "$key" > "$res/.vmalock-key"
+		[ "${KEEP:-0}" = 1 ] || rm -rf "$BUILD_DIR"
+	fi
+	"$py" "$VMALOCK_TOP/scripts/matrix-report.py" row --name "$name" --flavor "$flavor" \
+		--arch "$arch" --kconfig "$kconfig" --options "$*" --dir "$res" \
+		--tree "$tree" --extra "$extra" >> "$rows"
+}
+
+selected() {
+	[ -z "$2" ] || grep -qw -- "$1" <<<"$2"
+}
+
+# 1. Every config, stock and patched, from a clean build directory.
+for c in "${CONFIGS[@]}"; do
+	read -r name arch cross kconfig opts <<<"$c"
+	selected "$name" "$want" || continue
+	for flavor in stock patched; do
+		tree=$stock
+		[ $flavor = patched ] && tree=$patched
+		# shellcheck disable=SC2086
+		BUILD_DIR=$CACHE/build/matrix/$flavor-$name KEEP=0 \
+			build "$name" "$flavor" "$tree" "$arch" "$cross" "$kconfig" $opts
+	done
+done
+
+# 2. Every prefix of the series, incrementally in one build directory per
+# config, after a stock build in that same directory (prefix 0: the
+# baseline its warnings are compared with).
+series=$(ls "$VMALOCK_TOP"/patches/0*.patch | grep -v '/0000-')
+n=$(echo "$series" | wc -w)
+ptree=$CACHE/tree/prefix
+g=(git -C "$CACHE/tree/patched" -c user.name=vmalock -c user.email=vmalock@localhost)
+prefix_tree() {
+	local k=$1 idx t c p
+	if [ ! -d "$ptree/.git" ] && [ ! -f "$ptree/.git" ]; then
+		rm -rf "$ptree"
+		"${g[@]}" worktree prune
+		"${g[@]}" worktree add -q --detach "$ptree" pristine
+	fi
+	idx=$CACHE/tree/patched/.git/vmalock-prefix-index
+	rm -f "$idx"
+	GIT_INDEX_FILE=$idx "${g[@]}" read-tree pristine
+	for p in $(echo "$series" | head -n "$k"); do
+		GIT_INDEX_FILE=$idx "${g[@]}" apply --cached "$p" ||
+			die "$(basename "$p") does not apply after the patches before it"
+	done
+	t=$(GIT_INDEX_FILE=$idx "${g[@]}" write-tree)
+	c=$(echo "prefix $k" | "${g[@]}" commit-tree "$t" -p pristine)
+	rm -f "$idx"
+	git -C "$ptree" checkout -q -f "$c"
+	git -C "$ptree" clean -q -fdx
+	echo "prefix-$k-of-$series_hash" > "$ptree/.vmalock-series"
+}
+for pc in $want_prefix; do
+	case $pc in
+	x86_64-main) arch=x86_64 cross=- kconfig=tinyconfig opts=$MAIN_FRAGS ;;
+	*)	line=$(printf '%s\n' "${CONFIGS[@]}" | awk -v n="$pc" '$1 == n') ||
+			true
+		[ -n "$line" ] || die "PREFIX_CONFIGS: no config '$pc'"
+		read -r _ arch cross kconfig opts <<<"$line" ;;
+	esac
+	done_key=$( { echo "$series_hash $pc $arch $opts $MATRIX_VENV_PKGS"; cat /dev/null $(for a in $opts; do
+		case $a in *.config) echo "$VMALOCK_TOP/$a" ;; esac; done); } | sha256sum | cut -c1-16)
+	if [ "$(cat "$CACHE/matrix/prefix-$pc.key" 2>/dev/null)" = "$done_key" ]; then
+		log "matrix: prefixes of $pc are up to date"
+		cat "$CACHE/matrix/prefix-$pc.rows" >> "$rows"
+		continue
+	fi
+	: > "$CACHE/matrix/prefix-$pc.rows"
+	for k in $(seq 0 "$n"); do
+		prefix_tree "$k"
+		flavor=prefix-$k
+		[ "$k" = 0 ] && flavor=prefix-0-stock
+		# shellcheck disable=SC2086
+		BUILD_DIR=$CACHE/build/matrix-prefix/$pc KEEP=1 \
+			ROWEXTRA="{\"prefix\": $k, \"of\": $n, \"sweep\": \"$pc\"}" \
+			build "$pc" "$flavor" "$ptree" "$arch" "$cross" "$kconfig" $opts
+		tail -1 "$rows" >> "$CACHE/matrix/prefix-$pc.rows"
+		# Stop at the first broken prefix: the ones after it say nothing.
+		tail -1 "$rows" | grep -q '"status": "PASS"' || break
+	done
+	echo "$done_key" > "$CACHE/matrix/prefix-$pc.key"
+done
+
+"$py" "$VMALOCK_TOP/scripts/matrix-report.py" summary --rows "$rows" --out "$out" \
+	--series-hash "$series_hash" --version "$KSRC_VERSION"
