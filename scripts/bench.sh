@@ -35,7 +35,8 @@ BOOT_TIMEOUT=${BOOT_TIMEOUT:-900}
 BENCH_ARGS=${BENCH_ARGS:-tcp_trials=8,tcp_secs=2,unc_trials=5,unc_iters=50000,lat_trials=2,lat_ms=1500,lat_readers=1,same_trials=2,same_ms=200,rec_trials=2,rec_scans=20,ksm_trials=3,ksm_pages=4096}
 
 "$VMALOCK_TOP/scripts/install-deps.sh"
-py=$("$VMALOCK_TOP/scripts/venv.sh" bench matplotlib==3.9.4)
+# shellcheck disable=SC2086
+py=$("$VMALOCK_TOP/scripts/venv.sh" bench $BENCH_VENV_PKGS)
 # The kernels. Never two builds of one build directory at a time: the
 # builds are sequential here, and build-kernel.sh is a no-op when cached.
 kb_patched=$("$VMALOCK_TOP/scripts/build-kernel.sh" "$BENCH_CONFIG" patched)

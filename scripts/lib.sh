@@ -33,5 +33,7 @@ run_step() {
 	log "$name done in $(( $(date +%s) - s ))s"
 }
 
-# PyPI packages of make matrix's virtual environment (scripts/venv.sh).
+# PyPI packages of the virtual environments (scripts/venv.sh) of make
+# matrix and make bench.
 MATRIX_VENV_PKGS="tuxmake==1.30.0 kcidb-io==141"
+BENCH_VENV_PKGS="matplotlib==3.9.4"

@@ -76,23 +76,17 @@ def kcidb(rows, series_hash, version):
     builds = []
 
     def checkout(r):
-        if r['flavor'] == 'stock' or r['flavor'] == 'prefix-0-stock':
+        if r['flavor'] in ('stock', 'prefix-0-stock'):
             cid, what = '%s:stock-%s' % (ORIGIN, version), 'stock'
-            files = []
         elif 'prefix' in r:
             cid = '%s:prefix-%d-%s' % (ORIGIN, r['prefix'], series_hash)
             what = 'patches 1-%d of %d' % (r['prefix'], r['of'])
-            files = [{'name': 'patch-%04d' % i, 'url': 'patches/'} for i in range(1, r['prefix'] + 1)]
         else:
             cid, what = '%s:patched-%s' % (ORIGIN, series_hash), 'the series'
-            files = []
-        if cid not in checkouts:
-            c = {'id': cid, 'origin': ORIGIN, 'tree_name': 'debian-linux-%s' % version,
-                 'valid': True, 'comment': 'Debian linux-source %s, %s' % (version, what),
-                 'misc': {'series_hash': series_hash}}
-            if files:
-                c['misc']['patches'] = r['prefix']
-            checkouts[cid] = c
+        checkouts.setdefault(cid, {
+            'id': cid, 'origin': ORIGIN, 'tree_name': 'debian-linux-%s' % version,
+            'valid': True, 'comment': 'Debian linux-source %s, %s' % (version, what),
+            'misc': {'series_hash': series_hash}})
         return cid
 
     for r in rows:
