@@ -4,10 +4,12 @@
 # build-kernel.sh VARIANT [patched|stock]
 #
 # Build the guest kernel VARIANT (tinyconfig, then configs/base.config, the
-# selftests' config and configs/VARIANT.config merged in that order: the
-# variant may override the others, as configs/bench.config turns the
-# debugging options off) from the pinned source, with the patches/ series
-# applied (patched, the default) or without (stock).
+# selftests' config, configs/FAMILY.config for a variant named FAMILY-* when
+# it exists (configs/i386.config for i386-up and i386-smp) and
+# configs/VARIANT.config merged in that order: the variant may override the
+# others, as configs/bench.config turns the debugging options off) from the
+# pinned source, with the patches/ series applied (patched, the default) or
+# without (stock). A fragment that turns CONFIG_64BIT off builds ARCH=i386.
 #
 # Builds are cached under $CACHE/build/FLAVOR-VARIANT, keyed by the source
 # version, the patch series, the config fragments and this script: an
@@ -24,12 +26,18 @@ frag=$VMALOCK_TOP/configs/$variant.config
 stconf=$VMALOCK_TOP/tools/testing/selftests/vmalock/config
 [ -f "$frag" ] || die "no config variant '$variant' (have: $(cd "$VMALOCK_TOP/configs" && ls *.config | sed 's/\.config$//' | grep -vx base | tr '\n' ' '))"
 case $flavor in patched|stock) ;; *) die "flavor must be patched or stock" ;; esac
+frags=("$VMALOCK_TOP/configs/base.config" "$stconf")
+family=$VMALOCK_TOP/configs/${variant%%-*}.config
+[ "$family" != "$frag" ] && [ -f "$family" ] && frags+=("$family")
+frags+=("$frag")
+arch=x86_64
+grep -qx 'CONFIG_64BIT=n' "${frags[@]}" && arch=i386
 
 pristine=$("$VMALOCK_TOP/scripts/fetch-source.sh")
 tree=$("$VMALOCK_TOP/scripts/prepare-tree.sh" "$flavor")
 series_hash=$(cat "$tree/.vmalock-series" 2>/dev/null || echo none)
 
-key=$( { echo "$KSRC_VERSION $flavor $series_hash"; cat "$VMALOCK_TOP/configs/base.config" "$frag" "$stconf" "$0"; } |
+key=$( { echo "$KSRC_VERSION $flavor $series_hash"; cat "${frags[@]}" "$0"; } |
 	sha256sum | cut -c1-16)
 build=$CACHE/build/$flavor-$variant
 if [ "$(cat "$build/.vmalock-key" 2>/dev/null)" = "$key" ] && [ -f "$build/arch/x86/boot/bzImage" ]; then
@@ -41,12 +49,12 @@ fi
 mkdir -p "$build" "$CACHE/ccache"
 rm -f "$build/.vmalock-key"
 export CCACHE_DIR=$CACHE/ccache CCACHE_MAXSIZE=5G CCACHE_BASEDIR=$CACHE
-mk=(make -s -C "$tree" O="$build" ARCH=x86_64 CC="ccache gcc" -j"$JOBS")
+mk=(make -s -C "$tree" O="$build" ARCH=$arch CC="ccache gcc" -j"$JOBS")
 
 configure() {
 	"${mk[@]}" tinyconfig >/dev/null &&
 	KCONFIG_CONFIG=$build/.config "$tree/scripts/kconfig/merge_config.sh" -m -O "$build" \
-		"$build/.config" "$VMALOCK_TOP/configs/base.config" "$stconf" "$frag" >"$build/merge.log" &&
+		"$build/.config" "${frags[@]}" >"$build/merge.log" &&
 	"${mk[@]}" olddefconfig >/dev/null
 }
 run_step "configure $flavor-$variant" configure
@@ -63,8 +71,7 @@ while IFS= read -r line; do
 		{ echo "  wanted $line, got: $(grep "^${line%%=*}=" "$build/.config" || echo unset)" >&2; bad=1; } ;;
 	esac
 done < <(awk -F= '/^CONFIG_/ { if (!($1 in v)) o[n++] = $1; v[$1] = $0 }
-		END { for (i = 0; i < n; i++) print v[o[i]] }' \
-		"$VMALOCK_TOP/configs/base.config" "$stconf" "$frag")
+		END { for (i = 0; i < n; i++) print v[o[i]] }' "${frags[@]}")
 if [ $bad = 1 ] && [ "$flavor" = patched ]; then
 	die "config fragment options were dropped (see above; is a dependency missing?)"
 fi

@@ -3,8 +3,10 @@
 #
 # build-tests.sh KERNEL_BUILD_DIR OUT_DIR
 #
-# Build the guest's test programs, statically, on the host:
-#   OUT_DIR/main/*  run on the SMP kernel, OUT_DIR/up/* on the SMP=n one;
+# Build the guest's test programs, statically, on the host (for an i386
+# kernel with Debian's i686-linux-gnu cross compiler):
+#   OUT_DIR/main/*  run on the SMP kernel, OUT_DIR/up/* on the SMP=n one,
+#   OUT_DIR/i386/* on the i386 ones;
 # the project's selftests (tools/testing/selftests/vmalock) and the peer
 # suites from the pinned tree, unmodified, each wrapped to report TAP.
 # Prints OUT_DIR.
@@ -15,10 +17,14 @@ kb=${1:?} out=${2:?}
 tree=$(readlink -f "$kb/source")
 [ -d "$tree/tools/testing/selftests" ] || die "cannot find the kernel source of $kb"
 mkdir -p "$out/bin"
+arch=x86_64 CC=gcc
+if grep -q '^CONFIG_X86_32=y' "$kb/.config"; then
+	arch=i386 CC=i686-linux-gnu-gcc
+fi
 
 # uapi headers of this kernel (linux/android/binder.h etc.)
 if [ ! -f "$kb/usr/include/linux/mman.h" ] || [ "$kb/.vmalock-key" -nt "$kb/usr/include/linux/mman.h" ]; then
-	make -s -C "$tree" O="$kb" ARCH=x86_64 headers_install >/dev/null
+	make -s -C "$tree" O="$kb" ARCH=$arch headers_install >/dev/null
 fi
 
 ST=$tree/tools/testing/selftests
@@ -36,15 +42,17 @@ cc_prog() {
 	local newest
 	newest=$(ls -t "${srcs[@]}" "$0" | head -1)
 	if [ ! -x "$o" ] || [ "$newest" -nt "$o" ]; then
-		gcc "${CFLAGS[@]}" "${EXTRA_CFLAGS[@]}" -I "$(dirname "${srcs[0]}")" -o "$o" "${srcs[@]}" "${libs[@]}" 2>"$o.log" ||
+		"$CC" "${CFLAGS[@]}" "${EXTRA_CFLAGS[@]}" -I "$(dirname "${srcs[0]}")" -o "$o" "${srcs[@]}" "${libs[@]}" 2>"$o.log" ||
 			{ cat "$o.log" >&2; die "building $(basename "$o") failed"; }
 		rm -f "$o.log"
 	fi
 }
 
-# Peer suites from the pinned tree.
-cc_prog "$out/bin/tcp_mmap" "$ST/net/tcp_mmap.c" \
-	"$VMALOCK_TOP/tools/testing/selftests/vmalock/peer/linebuf.c" -- -lpthread -lcrypto
+# Peer suites from the pinned tree. (tcp_mmap and ksm_tests link libcrypto
+# and libnuma, which Debian has as x86_64 host libraries only.)
+[ $arch = x86_64 ] &&
+	cc_prog "$out/bin/tcp_mmap" "$ST/net/tcp_mmap.c" \
+		"$VMALOCK_TOP/tools/testing/selftests/vmalock/peer/linebuf.c" -- -lpthread -lcrypto
 cc_prog "$out/bin/proc-maps-race" "$ST/proc/proc-maps-race.c" -- -lpthread
 cc_prog "$out/bin/merge" "$ST/mm/merge.c" "$ST/mm/vm_util.c" "$ST/mm/hugepage_settings.c" -- -lrt -lpthread -lm
 cc_prog "$out/bin/binderfs_test" "$ST/filesystems/binderfs/binderfs_test.c" -- -lpthread
@@ -61,15 +69,17 @@ for t in uffd-unit-tests uffd-stress; do
 	cc_prog "$out/bin/$t" "$ST/mm/$t.c" "$ST/mm/uffd-common.c" "${MM[@]}" -- -lrt -lpthread -lm
 done
 EXTRA_CFLAGS=(-I "$tree")	# ksm_tests includes <include/vdso/time64.h>
-cc_prog "$out/bin/ksm_tests" "$ST/mm/ksm_tests.c" "${MM[@]}" -- -lrt -lpthread -lm -lnuma
+[ $arch = x86_64 ] &&
+	cc_prog "$out/bin/ksm_tests" "$ST/mm/ksm_tests.c" "${MM[@]}" -- -lrt -lpthread -lm -lnuma
 EXTRA_CFLAGS=()
 cc_prog "$out/bin/proc-pid-vm" "$ST/proc/proc-pid-vm.c"
 install -m 0755 "$VMALOCK_TOP/tools/testing/selftests/vmalock/peer/tap-cases.sh" "$out/bin/"
 
-# Project selftests: warning-free (the peer suites are built as the tree has them).
+# Project selftests: warning-free (the peer suites are built as the tree
+# has them). They drive the Rust module, which an i386 kernel cannot build.
 EXTRA_CFLAGS=(-Werror)
 for src in "$VMALOCK_TOP"/tools/testing/selftests/vmalock/*.c; do
-	[ -f "$src" ] || continue
+	[ -f "$src" ] && [ $arch = x86_64 ] || continue
 	case $src in */vmalock_lib.c) continue ;; esac
 	extra=()
 	[ -f "$VMALOCK_TOP/tools/testing/selftests/vmalock/vmalock_lib.c" ] &&
@@ -77,13 +87,14 @@ for src in "$VMALOCK_TOP"/tools/testing/selftests/vmalock/*.c; do
 	cc_prog "$out/bin/$(basename "$src" .c)" "$src" "${extra[@]}" -- -lpthread
 done
 EXTRA_CFLAGS=()
-[ -f "$VMALOCK_TOP/samples/vmalock_demo.c" ] &&
+[ -f "$VMALOCK_TOP/samples/vmalock_demo.c" ] && [ $arch = x86_64 ] &&
 	cc_prog "$out/bin/vmalock-demo" "$VMALOCK_TOP/samples/vmalock_demo.c"
 
 # Which suites run on which kernel: tools/testing/selftests/vmalock/suites/
-# "# kernels: main up" runs a suite in the check boot of those kernels;
+# "# kernels: main up i386" runs a suite in the check boot of those kernels
+# (i386: both i386 kernels);
 # "# boot: NAME" only in that special boot (e.g. lockdep).
-rm -rf "$out"/main "$out"/up "$out"/lockdep "$out"/planted
+rm -rf "$out"/main "$out"/up "$out"/i386 "$out"/lockdep "$out"/planted
 mkdir -p "$out/main" "$out/up" "$out/lockdep"
 for w in "$VMALOCK_TOP"/tools/testing/selftests/vmalock/suites/*; do
 	[ -f "$w" ] || continue

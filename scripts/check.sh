@@ -5,14 +5,14 @@
 # each guest, run every suite, write out/check/summary.json and end with
 # "N passed, N failed, N skipped". Exits non-zero on any failure.
 #
-# Variables: BOOTS="main up lockdep" (which boots), PLANT_FAILURE=1 (load the module
+# Variables: BOOTS="main up lockdep i386-up i386-smp" (which boots), PLANT_FAILURE=1 (load the module
 # so that its KUnit case planted_failure fails), SELFTEST=0 (skip the
 # pipeline's self-test: the planted-* boots and the scanner's test),
 # PARALLEL=4 (guests at once), OUTDIR (default out/check).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-BOOTS=${BOOTS:-main up lockdep}
+BOOTS=${BOOTS:-main up lockdep i386-up i386-smp}
 OUTDIR=${OUTDIR:-$OUT/check}
 SELFTEST=${SELFTEST:-1}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-1500}
@@ -45,6 +45,13 @@ boot_spec() {
 		cmdline="vmalock.suites=up kunit.filter=speed>slow kunit.filter_action=skip $common"
 		expect="rust_doctests_kernel rust_mm_vma_lock vma_start_read_unlocked binder_alloc vmalock_module"
 		suites=up ;;
+	# 32-bit x86, SMP=n and SMP=y: kernels on which the series turns
+	# VMA-locked page faults on. C only (Rust needs x86_64): the C KUnit
+	# suites and the C selftests of /tests/i386, built for i386.
+	i386-up|i386-smp) variant=$1
+		cmdline="vmalock.suites=i386 kunit.filter=speed>slow kunit.filter_action=skip $common"
+		expect="vma_start_read_unlocked binder_alloc"
+		[ "$1" = i386-up ] && vcpus=1 ;;
 	# Exactly one report, lockdep's vm_lock/mmap_lock cycle, and nothing else.
 	lockdep) plan=check-lockdep cmdline=kunit.filter_glob=vmalock*
 		suites=lockdep modargs=allow_unsafe=1
@@ -84,9 +91,15 @@ for b in $BOOTS; do
 	boot_spec "$b"
 	[ -n "${built[$variant]:-}" ] && continue
 	kb=$("$VMALOCK_TOP/scripts/build-kernel.sh" "$variant")
-	ko=$("$VMALOCK_TOP/scripts/build-module.sh" "$kb" "$OUT/module/$variant")
+	# The i386 kernels: no Rust, so no module; an i386 busybox.
+	ko=- bb=
+	if grep -q '^CONFIG_X86_32=y' "$kb/.config"; then
+		bb=$BUSYBOX_I386
+	else
+		ko=$("$VMALOCK_TOP/scripts/build-module.sh" "$kb" "$OUT/module/$variant")
+	fi
 	tests=$("$VMALOCK_TOP/scripts/build-tests.sh" "$kb" "$OUT/tests/$variant")
-	"$VMALOCK_TOP/scripts/build-initramfs.sh" "$OUT/initramfs-$variant.cpio" "$ko" "$tests"
+	BUSYBOX=$bb "$VMALOCK_TOP/scripts/build-initramfs.sh" "$OUT/initramfs-$variant.cpio" "$ko" "$tests"
 	built[$variant]=$kb
 done
 
@@ -125,6 +138,7 @@ for b in $BOOTS; do
 		expect="$expect $(ls "$OUT/tests/$variant/$suites")"
 	version=$(cat "$kb/include/config/kernel.release" 2>/dev/null || echo unknown)
 	smp=$(grep -q '^CONFIG_SMP=y' "$kb/.config" && echo true || echo false)
+	arch=$(grep -q '^CONFIG_X86_32=y' "$kb/.config" && echo i386 || echo x86_64)
 	python3 "$VMALOCK_TOP/scripts/parse-results.py" --boot "$b" --kernel "$variant" \
 		--results "$d/results.log" --console "$d/console.log" \
 		--ktree "$(readlink -f "$kb/source")" --config "$kb/.config" \
@@ -132,7 +146,7 @@ for b in $BOOTS; do
 		--expect $expect ${report:+--expect-report "$report"} \
 		$([ -e "$d/timed-out" ] && echo --timed-out) > "$d/boot.json" ||
 		die "parsing the results of boot $b failed"
-	printf '{"name":"%s","smp":%s,"version":"%s"}\n' "$variant" "$smp" "$version" > "$d/kernel.json"
+	printf '{"name":"%s","arch":"%s","smp":%s,"version":"%s"}\n' "$variant" "$arch" "$smp" "$version" > "$d/kernel.json"
 	jsons+=("$d")
 done
 
@@ -201,4 +215,9 @@ if [ "$SELFTEST" = 1 ]; then
 	jsons+=("$d")
 fi
 
+# The same results in the KCIDB I/O schema (out/check/kcidb.json),
+# validated by kcidb-io.
+# shellcheck disable=SC2086
+"$("$VMALOCK_TOP/scripts/venv.sh" matrix $MATRIX_VENV_PKGS)" "$VMALOCK_TOP/scripts/check-kcidb.py" \
+	"$OUTDIR" "${jsons[@]}" || die "writing out/check/kcidb.json failed"
 python3 "$VMALOCK_TOP/scripts/summarize.py" "$OUTDIR" "${jsons[@]}"

@@ -13,13 +13,12 @@ mkdir -p "$CACHE"
 
 APT_PKGS=(flex bison bc libelf-dev cpio qemu-system-x86 busybox-static
 	  dwarves kmod ccache python3 libssl-dev file rsync xz-utils unzip gcc make perl
-	  libnuma-dev liburcu-dev)
+	  libnuma-dev liburcu-dev gcc-i686-linux-gnu libc6-dev-i386-cross)
 # `install-deps.sh cross`: also the Debian cross compilers the size table and
 # the cross-arch builds use (loongarch has none in Debian 12).
 if [ "${1:-}" = cross ]; then
 	APT_PKGS+=(gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf gcc-riscv64-linux-gnu
-		   gcc-powerpc-linux-gnu gcc-powerpc64le-linux-gnu gcc-s390x-linux-gnu
-		   gcc-i686-linux-gnu)
+		   gcc-powerpc-linux-gnu gcc-powerpc64le-linux-gnu gcc-s390x-linux-gnu)
 fi
 
 need=()
@@ -34,6 +33,27 @@ if [ ${#need[@]} -gt 0 ]; then
 	apt-get update -qq || die "apt-get update failed"
 	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null ||
 		die "apt-get install ${need[*]} failed"
+fi
+
+# The i386 guests' userspace: Debian's static busybox for i386, unpacked
+# (not installed) under $CACHE; the i386 architecture is added to dpkg so
+# that apt can fetch it. (gcc-multilib would give -m32 too, but it
+# conflicts with every Debian cross compiler: the tests use
+# gcc-i686-linux-gnu and libc6-dev-i386-cross.)
+if [ ! -x "$BUSYBOX_I386" ]; then
+	[ "$(id -u)" = 0 ] || die "the i386 busybox is missing: run as root once"
+	if ! dpkg --print-foreign-architectures | grep -qx i386; then
+		log "dpkg: adding the i386 architecture (for busybox-static:i386)"
+		dpkg --add-architecture i386 && apt-get update -qq ||
+			die "dpkg --add-architecture i386 failed"
+	fi
+	tmp=$(mktemp -d)
+	(cd "$tmp" && apt-get download -qq busybox-static:i386 2>/dev/null) ||
+		die "apt-get download busybox-static:i386 failed"
+	dpkg-deb -x "$tmp"/busybox-static_*_i386.deb "$tmp/x"
+	mkdir -p "$(dirname "$BUSYBOX_I386")"
+	install -m 0755 "$tmp/x/bin/busybox" "$BUSYBOX_I386"
+	rm -rf "$tmp"
 fi
 
 command -v rustup >/dev/null || [ -x "$HOME/.cargo/bin/rustup" ] ||

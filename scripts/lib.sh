@@ -5,6 +5,9 @@ VMALOCK_TOP=${VMALOCK_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 CACHE=${VMALOCK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmalock}
 OUT=${VMALOCK_OUT:-$VMALOCK_TOP/out}
 JOBS=${JOBS:-$(nproc)}
+# The i386 guests' busybox (Debian's busybox-static:i386, fetched by
+# scripts/install-deps.sh).
+BUSYBOX_I386=$CACHE/i386/busybox
 
 # Pinned kernel source (Debian's linux-source-7.3 from trixie-backports).
 KSRC_PKG=linux-source-7.3

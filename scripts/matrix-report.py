@@ -4,8 +4,10 @@
 
   row      one build's tuxmake output directory -> one JSON line
   summary  all rows -> out/matrix/summary.json, out/matrix/kcidb.json
-           (KCIDB I/O schema, validated by kcidb-io), a table; exit 1 on
-           any failed build or new warning
+           (KCIDB I/O schema, validated by kcidb-io), a table, and the
+           struct size table (out/matrix/sizes.txt) of the full builds
+           that carry sizes; exit 1 on any failed build, new warning or
+           missed size goal
 
 A warning is a compiler, linker, modpost or Kconfig line with "warning:"
 or "WARNING:" in tuxmake's build.log. Warnings are compared with their
@@ -20,6 +22,8 @@ import json
 import os
 import re
 import sys
+
+import sizes_table
 
 ORIGIN = 'vmalock'
 WARN_RE = re.compile(r'(warning:|WARNING:)')
@@ -67,6 +71,10 @@ def row(args):
         'dropped_options': dropped,
         'log': os.path.relpath(log, os.getcwd()),
     }
+    sp = os.path.join(args.dir, 'sizes')
+    if os.path.exists(sp) and open(sp).read().split():
+        vma, mm, l1, bits = map(int, open(sp).read().split())
+        r['sizes'] = {'vm_area_struct': vma, 'mm_struct': mm, 'l1_cache_bytes': l1, 'bits': bits}
     r.update(json.loads(args.extra))
     print(json.dumps(r))
 
@@ -166,6 +174,23 @@ def summary(args):
             'seconds': round(sum(r['seconds'] for r in rs), 1)}
         for s, rs in sweeps.items()}
     out['seconds'] = round(sum(r['seconds'] for r in rows), 1)
+    by = collections.OrderedDict()
+    for r in full:
+        by.setdefault(r['name'], {})[r['flavor']] = r
+    # The struct size table (scripts/sizes_table.py), from the full builds
+    # that have sizes in both flavors.
+    sizes = collections.OrderedDict()
+    for name, d in by.items():
+        s, p = d.get('stock'), d.get('patched')
+        if s and p and 'sizes' in s and 'sizes' in p:
+            sizes[name] = {'options': ' + '.join([s['kconfig']] + s['options']),
+                           'stock': dict(s['sizes']), 'patched': dict(p['sizes'])}
+    size_lines = []
+    if sizes:
+        size_lines, missed = sizes_table.table(sizes)
+        failed += ['sizes: ' + m for m in missed]
+        open(os.path.join(args.out, 'sizes.txt'), 'w').write('\n'.join(size_lines) + '\n')
+    out['sizes'] = sizes
     json.dump(out, open(os.path.join(args.out, 'summary.json'), 'w'), indent=1)
 
     data = kcidb(rows, args.series_hash, args.version)
@@ -175,9 +200,6 @@ def summary(args):
 
     fmt = '%-17s %-8s %-7s %6s %5s   %-7s %6s %5s %4s'
     print(fmt % ('config', 'arch', 'stock', 'secs', 'warn', 'patched', 'secs', 'warn', 'new'))
-    by = collections.OrderedDict()
-    for r in full:
-        by.setdefault(r['name'], {})[r['flavor']] = r
     for name, d in by.items():
         s, p = d.get('stock'), d.get('patched')
         print(fmt % (name, (s or p)['arch'],
@@ -191,6 +213,9 @@ def summary(args):
     print('kcidb: %d checkouts, %d builds in %s (schema v%d.%d, validated by kcidb-io)' % (
         len(data['checkouts']), len(data['builds']), os.path.join(args.out, 'kcidb.json'),
         data['version']['major'], data['version']['minor']))
+    if sizes:
+        print('\n'.join(size_lines[:len(sizes) + 1]))
+        print('sizes: %d configs in %s' % (len(sizes), os.path.join(args.out, 'sizes.txt')))
     for f in failed:
         print('FAIL: ' + f)
     npass = sum(1 for r in rows if r['verdict'] == 'PASS')

@@ -102,6 +102,22 @@ check_config() {
 	done
 }
 
+# probe_sizes TREE RES: the struct sizes of a full build (the size table of
+# the cover letter): kernel/fork.o is rebuilt with debug info by the make
+# command tuxmake ran (from its build.log), then scripts/probe-sizes.sh
+# reads it. Writes RES/sizes ("VMA MM L1 BITS"), or nothing if the build
+# failed.
+probe_sizes() {
+	local tree=$1 res=$2 cmd cross
+	cmd=$(grep -m1 '^make .* olddefconfig$' "$res/build.log") || return 0
+	[ -f "$BUILD_DIR/vmlinux" ] || return 0
+	cmd=${cmd% olddefconfig}
+	cross=$(sed -n 's/.* CROSS_COMPILE=\([^ ]*\) .*/\1/p' <<<"$cmd")
+	(cd "$tree" && eval "$cmd KCFLAGS=-g kernel/fork.o") > "$res/sizes.log" 2>&1 &&
+		"$VMALOCK_TOP/scripts/probe-sizes.sh" "$BUILD_DIR" "$cross" > "$res/sizes" 2>>"$res/sizes.log" ||
+		{ rm -f "$res/sizes"; log "matrix: no struct sizes for $res (see $res/sizes.log)"; }
+}
+
 # build NAME FLAVOR TREE ARCH CROSS KCONFIG OPTS... with BUILD_DIR, KEEP
 # (1: incremental in BUILD_DIR) and ROWEXTRA (JSON members) from the
 # caller; appends a row to $rows.
@@ -113,7 +129,7 @@ build() {
 	while IFS= read -r a; do args+=("${a%% *}" "${a#* }"); done < <(tuxmake_args "$kconfig" "$@")
 	[ "$cross" = - ] || args+=("CROSS_COMPILE=$cross")
 	key=$( { echo "$KSRC_VERSION $(cat "$tree/.vmalock-series" 2>/dev/null || echo stock) $arch $*";
-		 echo "$MATRIX_VENV_PKGS"; for a in "$@"; do case $a in *.config) cat "$VMALOCK_TOP/$a" ;; esac; done; } |
+		 echo "$MATRIX_VENV_PKGS sizes-probe-1"; for a in "$@"; do case $a in *.config) cat "$VMALOCK_TOP/$a" ;; esac; done; } |
 		sha256sum | cut -c1-16)
 	if [ "${KEEP:-0}" = 0 ] && [ "$(cat "$res/.vmalock-key" 2>/dev/null)" = "$key" ]; then
 		log "matrix: $flavor $name is up to date"
@@ -126,9 +142,13 @@ build() {
 			-b "$BUILD_DIR" -o "$res" -e "LIBCLANG_PATH=$LIBCLANG_PATH" \
 			"${args[@]}" config kernel >/dev/null 2>"$res.stderr" || true
 		[ -f "$res/metadata.json" ] || { cat "$res.stderr" >&2; die "tuxmake wrote no metadata for $flavor $name"; }
+		[ "${KEEP:-0}" = 1 ] || probe_sizes "$tree" "$res"
 		check_config "$res/config" "$@" > "$res/dropped" 2>/dev/null ||
 			echo "(no config)" > "$res/dropped"
-		echo "$key" > "$res/.vmalock-key"
+		# Only a passing build is kept: a failure may be the machine's (a
+		# missing cross compiler), and is retried on the next run.
+		"$py" -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["results"]["status"] != "PASS")' \
+			"$res/metadata.json" && echo "$key" > "$res/.vmalock-key"
 		[ "${KEEP:-0}" = 1 ] || rm -rf "$BUILD_DIR"
 	fi
 	"$py" "$VMALOCK_TOP/scripts/matrix-report.py" row --name "$name" --flavor "$flavor" \

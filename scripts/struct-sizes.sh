@@ -91,23 +91,9 @@ build_one() {
 	done
 	"${mk[@]}" kernel/fork.o >"$b/build.log" 2>&1 ||
 		{ tail -20 "$b/build.log" >&2; die "$name/$flavor: kernel/fork.o does not build"; }
-	# L1_CACHE_BYTES as this compiler and config see it: the size of an
-	# array of that many bytes, compiled with the flags kbuild used.
-	local cmd
-	cmd=$(sed -n 's/^savedcmd_kernel\/fork.o := //p' "$b/kernel/.fork.o.cmd")
-	cmd=${cmd%% -c -o *}
-	printf '#include <linux/cache.h>\nchar vmalock_l1[L1_CACHE_BYTES];\n' > "$b/l1.c"
-	(cd "$b" && eval "$cmd -Wp,-MMD,/dev/null -c -o l1.o l1.c") ||
-		die "$name/$flavor: cannot compile the L1_CACHE_BYTES probe"
-	local l1
-	l1=$("${cross}nm" -S "$b/l1.o" | awk '$4 == "vmalock_l1" { print $2 }')
-	[ -n "$l1" ] && l1=$((16#$l1))
-	local vma mm
-	vma=$(pahole -C vm_area_struct "$b/kernel/fork.o" | sed -n 's/.*\/\* size: \([0-9]*\),.*/\1/p' | tail -1)
-	mm=$(pahole -C mm_struct "$b/kernel/fork.o" | sed -n 's/.*\/\* size: \([0-9]*\),.*/\1/p' | tail -1)
-	[ -n "$vma" ] && [ -n "$mm" ] && [ -n "$l1" ] ||
-		die "$name/$flavor: pahole found no struct sizes in kernel/fork.o"
-	echo "$vma $mm $l1 $(( $(date +%s) - s ))"
+	local r
+	r=$("$VMALOCK_TOP/scripts/probe-sizes.sh" "$b" "$cross") || die "$name/$flavor: no sizes"
+	echo "$r $(( $(date +%s) - s ))"
 }
 
 for c in "${CONFIGS[@]}"; do
@@ -124,51 +110,19 @@ for c in "${CONFIGS[@]}"; do
 	done
 done
 
-python3 - "$rows" "$out" <<'EOF'
+PYTHONPATH=$VMALOCK_TOP/scripts python3 - "$rows" "$out" <<'EOF'
 import json, sys
+from sizes_table import table
 
 rows, out = sys.argv[1], sys.argv[2]
 data = {}
 for line in open(rows):
     name, flavor, opts, vals = line.rstrip('\n').split('\t')
-    vma, mm, l1, secs = map(int, vals.split())
-    data.setdefault(name, {'options': opts})[flavor] = {'vm_area_struct': vma, 'mm_struct': mm,
-                                         'l1_cache_bytes': l1, 'seconds': secs}
-
-def stride(size, l1):
-    # mm/slab_common.c calculate_alignment() for SLAB_HWCACHE_ALIGN.
-    ralign = l1
-    while size <= ralign // 2:
-        ralign //= 2
-    align = max(ralign, 8)
-    return (size + align - 1) // align * align
-
-bits = {'x86_64': 64, 'i386': 32, 'arm64': 64, 'arm': 32, 'ppc32': 32, 'riscv64': 64}
-failed = []
-fmt = '%-12s %-17s %-23s %-13s %s'
-lines = [fmt % ('config', 'vm_area_struct', 'slab bytes (per 4K)', 'mm_struct', 'L1')]
-for name, d in data.items():
-    s, p = d['stock'], d['patched']
-    for f in (s, p):
-        f['slab_object_bytes'] = stride(f['vm_area_struct'], f['l1_cache_bytes'])
-        f['objects_per_4k'] = 4096 // f['slab_object_bytes']
-    grow = p['vm_area_struct'] - s['vm_area_struct']
-    b = next(v for k, v in bits.items() if name.startswith(k))
-    limit = 0 if b == 64 else 8
-    d['vm_area_struct_growth'] = grow
-    d['goal_bytes'] = limit
-    d['goal_met'] = grow <= limit
-    if grow > limit:
-        failed.append('%s: vm_area_struct grows by %d bytes (goal: at most %d)' % (name, grow, limit))
-    lines.append(fmt % (
-        name,
-        '%d -> %d (%+d)' % (s['vm_area_struct'], p['vm_area_struct'], grow),
-        '%d -> %d (%d -> %d)' % (s['slab_object_bytes'], p['slab_object_bytes'],
-                                 s['objects_per_4k'], p['objects_per_4k']),
-        '%d -> %d' % (s['mm_struct'], p['mm_struct']),
-        '%d' % p['l1_cache_bytes']))
-for name, d in data.items():
-    lines.append('  %s: tinyconfig + %s' % (name, d['options'] or '(nothing)'))
+    vma, mm, l1, bits, secs = map(int, vals.split())
+    data.setdefault(name, {'options': 'tinyconfig + ' + (opts or '(nothing)')})[flavor] = {
+        'vm_area_struct': vma, 'mm_struct': mm, 'l1_cache_bytes': l1, 'bits': bits,
+        'seconds': secs}
+lines, failed = table(data)
 json.dump({'configs': data, 'failed': failed}, open(out + '/sizes.json', 'w'), indent=1)
 open(out + '/table.txt', 'w').write('\n'.join(lines) + '\n')
 print('\n'.join(lines))
@@ -180,11 +134,12 @@ EOF
 # UPDATE_COVER=1: put the table into the cover letter, between its markers.
 if [ "${UPDATE_COVER:-}" = 1 ]; then
 	python3 - "$out/table.txt" "$VMALOCK_TOP/patches/0000-cover-letter.patch" <<'EOF'
-import sys
+import re, sys
 table, cover = open(sys.argv[1]).read(), sys.argv[2]
 s = open(cover).read()
-# The table runs from its header line to the first blank line after it.
-a = s.index('\n' + table.split('\n')[0].split()[0] + ' ' * 7 + 'vm_area_struct') + 1
+# The table runs from its header line ("config", then "vm_area_struct")
+# to the first blank line after it.
+a = re.search(r'^config +vm_area_struct', s, re.M).start()
 b = s.index('\n\n', a) + 1
 open(cover, 'w').write(s[:a] + table + s[b:])
 EOF

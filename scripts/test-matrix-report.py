@@ -6,8 +6,10 @@ Each case writes a stock and a patched (or prefix) build directory with
 metadata.json and build.log as tuxmake writes them, runs `row` on each
 and `summary` on the rows, and checks the verdict: every class of failure
 make matrix claims to catch (a failed build, a new warning, an option the
-patched config dropped) must fail it, and what is not a failure (a stock
-warning that only moved, an option a prefix does not have yet) must not.
+patched config dropped, a vm_area_struct that grows beyond the goal) must
+fail it, and what is not a failure (a stock warning that only moved, an
+option a prefix does not have yet, 8 bytes of growth on a 32-bit config)
+must not.
 Run with the matrix's python (it has kcidb-io).
 """
 import json
@@ -22,7 +24,8 @@ MOVED_WARN = '/t/patched/mm/memory.c:123:5: warning: unused variable \'x\' [-Wun
 NEW_WARN = '/t/patched/mm/mmap_lock.c:40:1: warning: no previous prototype [-Wmissing-prototypes]'
 ERROR = '/t/patched/mm/ksm.c:10:2: error: implicit declaration of function \'foo\''
 
-# name, patched flavor, patched status, patched log lines, dropped, want exit
+# name, patched flavor, patched status, patched log lines, dropped, want
+# exit[, (stock, patched) sizeof(struct vm_area_struct) on this 32-bit config]
 CASES = [
     ('clean', 'patched', 'PASS', [STOCK_WARN.replace('stock', 'patched')], [], 0),
     ('moved_stock_warning_is_not_new', 'patched', 'PASS', [MOVED_WARN], [], 0),
@@ -31,10 +34,12 @@ CASES = [
     ('dropped_option_fails', 'patched', 'PASS', [], ['CONFIG_KSM'], 1),
     ('prefix_may_lack_an_option', 'prefix-2', 'PASS', [], ['CONFIG_VMA_LOCK_KUNIT_TEST'], 0),
     ('prefix_new_warning_fails', 'prefix-2', 'PASS', [NEW_WARN], [], 1),
+    ('vma_growth_within_goal', 'patched', 'PASS', [], [], 0, (72, 80)),
+    ('vma_growth_beyond_goal_fails', 'patched', 'PASS', [], [], 1, (72, 96)),
 ]
 
 
-def tuxmake_dir(root, name, status, lines, dropped):
+def tuxmake_dir(root, name, status, lines, dropped, vma=None):
     d = os.path.join(root, name)
     os.makedirs(d)
     json.dump({'build': {'environment': {'KCFLAGS': '-ffile-prefix-map=/b/='}},
@@ -45,6 +50,8 @@ def tuxmake_dir(root, name, status, lines, dropped):
     open(os.path.join(d, 'build.log'), 'w').write(
         'make --silent O=/b ARCH=i386 tinyconfig\n' + ''.join(l + '\n' for l in lines))
     open(os.path.join(d, 'dropped'), 'w').write(''.join(o + '\n' for o in dropped))
+    if vma:
+        open(os.path.join(d, 'sizes'), 'w').write('%d 424 64 32\n' % vma)
     return d
 
 
@@ -60,14 +67,15 @@ def main():
     print('KTAP version 1')
     print(f'1..{len(CASES)}')
     bad = 0
-    for i, (name, flavor, status, lines, dropped, want) in enumerate(CASES, 1):
+    for i, (name, flavor, status, lines, dropped, want, *vma) in enumerate(CASES, 1):
+        vma = vma[0] if vma else (None, None)
         with tempfile.TemporaryDirectory() as root:
             prefix = flavor.startswith('prefix')
             extra = {'prefix': 2, 'of': 3, 'sweep': 'i386-up'} if prefix else {}
             base = {'prefix': 0, 'of': 3, 'sweep': 'i386-up'} if prefix else {}
-            rows = row(tuxmake_dir(root, 's', 'PASS', [STOCK_WARN], []), 'i386-up',
+            rows = row(tuxmake_dir(root, 's', 'PASS', [STOCK_WARN], [], vma[0]), 'i386-up',
                        'prefix-0-stock' if prefix else 'stock', '/t/stock', base)
-            rows += row(tuxmake_dir(root, 'p', status, lines, dropped), 'i386-up', flavor,
+            rows += row(tuxmake_dir(root, 'p', status, lines, dropped, vma[1]), 'i386-up', flavor,
                         '/t/patched', extra)
             open(os.path.join(root, 'rows.jsonl'), 'w').write(rows)
             p = subprocess.run([sys.executable, os.path.join(HERE, 'matrix-report.py'), 'summary',
@@ -75,7 +83,11 @@ def main():
                                 '--series-hash', 'abc', '--version', '7.3.4'],
                                capture_output=True, text=True)
             ok = p.returncode == want
-            if ok:
+            if ok and vma[0]:
+                # The size table was written, with the growth.
+                t = open(os.path.join(root, 'sizes.txt')).read()
+                ok = '%d -> %d' % vma in t
+            elif ok:
                 # The KCIDB file was validated by the summary; its build
                 # status must be the verdict.
                 k = json.load(open(os.path.join(root, 'kcidb.json')))
