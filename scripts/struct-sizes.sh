@@ -7,13 +7,10 @@
 #
 # For each config: tinyconfig + the config's options + debug info, then one
 # object (kernel/fork.o, which defines both structs' users) is built with
-# the cross compiler and pahole reads the sizes from its DWARF. The
-# vm_area_struct slab cache is SLAB_HWCACHE_ALIGN with an in-object free
-# pointer (mm/vma_init.c), so an object takes ALIGN(size, align) bytes of
-# slab, align being L1_CACHE_BYTES halved while the object fits in half of
-# it (mm/slab_common.c calculate_alignment()); L1_CACHE_BYTES is read from
-# the same compiler and config. "per 4K" is how many objects fit in one
-# 4 KiB slab page.
+# the cross compiler and scripts/probe-sizes.sh reads the sizes from its
+# DWARF. The table (slab stride, objects per 4 KiB page, the goal) is
+# scripts/sizes_table.py's, shared with make matrix, which takes the same
+# sizes from its own full builds.
 #
 # Writes out/sizes/sizes.json and out/sizes/table.txt (the table the cover
 # letter carries) and prints the table. SIZES_CONFIGS="name ..." limits the
