@@ -86,33 +86,40 @@ boot_spec() {
 	return 0
 }
 
-declare -A built
-for b in $BOOTS; do
-	boot_spec "$b"
-	[ -n "${built[$variant]:-}" ] && continue
-	kb=$("$VMALOCK_TOP/scripts/build-kernel.sh" "$variant")
-	# The i386 kernels: no Rust, so no module; an i386 busybox.
-	ko=- bb=
-	if grep -q '^CONFIG_X86_32=y' "$kb/.config"; then
-		bb=$BUSYBOX_I386
-	else
-		ko=$("$VMALOCK_TOP/scripts/build-module.sh" "$kb" "$OUT/module/$variant")
-	fi
-	tests=$("$VMALOCK_TOP/scripts/build-tests.sh" "$kb" "$OUT/tests/$variant")
-	BUSYBOX=$bb "$VMALOCK_TOP/scripts/build-initramfs.sh" "$OUT/initramfs-$variant.cpio" "$ko" "$tests"
-	built[$variant]=$kb
-done
-
-# The guests spend much of their time asleep in the tests' lock holds, so
-# they boot side by side (PARALLEL=0: one after the other).
+# Each kernel is built just before its first boot, while the guests
+# already started run: they spend much of their time asleep in the tests'
+# lock holds, so a later kernel builds in the CPU time they leave, at nice
+# 19 so that the guests keep their speed and their deadlines. Cold, this
+# takes most of the later builds off the critical path; warm, the builds
+# are no-ops and nothing changes.
 boot_one() {
 	boot_spec "$1"
 	SMP=$vcpus "$VMALOCK_TOP/scripts/boot.sh" "${built[$variant]}/arch/x86/boot/bzImage" \
 		"$OUT/initramfs-$variant.cpio" "$plan" "$OUTDIR/$1" "$timeout" \
 		"$cmdline${modargs:+ vmalock.args=${modargs// /,}}"
 }
+build_variant() {
+	local kb tests ko=- bb=
+	kb=$(nice -n 19 "$VMALOCK_TOP/scripts/build-kernel.sh" "$variant") || return 1
+	# The i386 kernels: no Rust, so no module; an i386 busybox.
+	if grep -q '^CONFIG_X86_32=y' "$kb/.config"; then
+		bb=$BUSYBOX_I386
+	else
+		ko=$(nice -n 19 "$VMALOCK_TOP/scripts/build-module.sh" "$kb" "$OUT/module/$variant") || return 1
+	fi
+	tests=$(nice -n 19 "$VMALOCK_TOP/scripts/build-tests.sh" "$kb" "$OUT/tests/$variant") || return 1
+	BUSYBOX=$bb "$VMALOCK_TOP/scripts/build-initramfs.sh" "$OUT/initramfs-$variant.cpio" "$ko" "$tests" >&2 || return 1
+	echo "$kb"
+}
+# A failed build must not leave the guests started before it running.
+kill_tree() {
+	local c
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do kill_tree "$c"; done
+	kill -TERM "$1" 2>/dev/null || true
+}
 # At most PARALLEL guests at once (PARALLEL=1: one after the other).
 PARALLEL=${PARALLEL:-4}
+declare -A built
 pids=()
 running() {
 	local n=0 p
@@ -120,6 +127,13 @@ running() {
 	echo $n
 }
 for b in $BOOTS; do
+	boot_spec "$b"
+	if [ -z "${built[$variant]:-}" ]; then
+		built[$variant]=$(build_variant) || {
+			for p in "${pids[@]}"; do kill_tree "$p"; done
+			die "building kernel $variant (for boot $b) failed"
+		}
+	fi
 	while [ "$(running)" -ge "$PARALLEL" ]; do
 		sleep 1
 	done
@@ -139,11 +153,13 @@ for b in $BOOTS; do
 	version=$(cat "$kb/include/config/kernel.release" 2>/dev/null || echo unknown)
 	smp=$(grep -q '^CONFIG_SMP=y' "$kb/.config" && echo true || echo false)
 	arch=$(grep -q '^CONFIG_X86_32=y' "$kb/.config" && echo i386 || echo x86_64)
+	cpus=$vcpus
+	[ "$smp" = false ] && cpus=1
 	python3 "$VMALOCK_TOP/scripts/parse-results.py" --boot "$b" --kernel "$variant" \
 		--results "$d/results.log" --console "$d/console.log" \
 		--ktree "$(readlink -f "$kb/source")" --config "$kb/.config" \
 		--allowlist "$VMALOCK_TOP/tools/testing/selftests/vmalock/skips" \
-		--expect $expect ${report:+--expect-report "$report"} \
+		--expect $expect ${report:+--expect-report "$report"} --cpus "$cpus" \
 		$([ -e "$d/timed-out" ] && echo --timed-out) > "$d/boot.json" ||
 		die "parsing the results of boot $b failed"
 	printf '{"name":"%s","arch":"%s","smp":%s,"version":"%s"}\n' "$variant" "$arch" "$smp" "$version" > "$d/kernel.json"

@@ -13,7 +13,7 @@ Results blocks (see scripts/guest/lib.sh):
   # vmalock-end: NAME rc=N
   # vmalock-kunit: NAME   a KUnit suite's debugfs results, then the end line
   # vmalock-kmemleak: N scans=N
-  # vmalock-health: tainted=N debug_locks=N|na kmemleak=on|off|absent
+  # vmalock-health: tainted=N debug_locks=N|na kmemleak=on|off|absent cpus=N
   # vmalock-done          the plan ran to its end
 
 Each block is parsed with the kernel tree's own KTAP parser
@@ -188,6 +188,8 @@ def main():
     ap.add_argument('--expect-report', action='append', default=[], metavar='KIND:REGEX',
                     help='a console report this boot must produce (see scan-console.py)')
     ap.add_argument('--allowlist', help='the skips that may happen')
+    ap.add_argument('--cpus', type=int,
+                    help='CPUs the guest must have online (its vCPUs; 1 on an SMP=n kernel)')
     ap.add_argument('--timed-out', action='store_true')
     a = ap.parse_args()
 
@@ -300,6 +302,9 @@ def main():
                 problems.append(f'health: lockdep switched itself off (debug_locks={health.get("debug_locks")})')
             if want_kmemleak and health.get('kmemleak') != 'on':
                 problems.append(f'health: kmemleak is {health.get("kmemleak")}')
+            if a.cpus is not None and health.get('cpus') != str(a.cpus):
+                problems.append(f'health: {health.get("cpus")} CPUs online, want {a.cpus} '
+                                '(the vCPUs the guest was given)')
     if not done:
         problems.append('the guest did not finish its plan' + (' (timeout)' if a.timed_out else ''))
     suites.append({'name': 'guest_health', 'kernel': a.kernel, 'boot': a.boot,

@@ -7,7 +7,8 @@
 Each case is a results log and what the parser must make of one suite: a
 KUnit suite cut short, a result line missing, an unlisted skip, a TODO, a
 whole-suite skip, a suite that never ended, a clean one, an allowlisted
-skip, and skips without a description (matched by their reason).
+skip, skips without a description (matched by their reason), and a guest
+whose health line counts fewer CPUs online than it was given vCPUs.
 """
 import json
 import os
@@ -28,6 +29,7 @@ def tap(name, body, rc=0):
 
 
 OK3 = '    1..3\n    ok 1 a\n    ok 2 b\n    ok 3 c\nok 1 s\n'
+HEALTH = '# vmalock-health: tainted=0 debug_locks=1 kmemleak=on cpus={}\n'
 # name, log, suite, (passed, failed, skipped)
 CASES = [
     ('clean_kunit', kunit('s', OK3), 's', (3, 0, 0)),
@@ -47,6 +49,9 @@ CASES = [
      't', (1, 0, 1)),
     ('tap_nameless_unlisted_skip', tap('t', '1..2\nok 1 x.a\nok 2 # SKIP on shmem\n'), 't', None),
     ('tap_no_output', tap('t', ''), 't', None),
+    # Guest cases (a console, a health line): name, log, suite, want, arguments.
+    ('health_cpus_online', HEALTH.format(2), 'guest_health', (1, 0, 0), ['--cpus', '2']),
+    ('health_cpus_missing', HEALTH.format(1), 'guest_health', None, ['--cpus', '2']),
 ]
 
 
@@ -59,12 +64,15 @@ def main():
         allow = os.path.join(tmp, 'skips')
         open(allow, 'w').write('b\tt\tx.listed\ta test of the allowlist\n'
                                'b\tt\t*on?hugetlb*\ta nameless skip, matched by its reason\n')
-        for i, (name, log, suite, want) in enumerate(CASES, 1):
+        console = os.path.join(tmp, 'console.log')
+        open(console, 'w').write('[    0.000000] Linux version 7.3\n')
+        for i, (name, log, suite, want, *guest) in enumerate(CASES, 1):
             res = os.path.join(tmp, 'results.log')
             open(res, 'w').write(log + '# vmalock-done\n')
-            p = subprocess.run([sys.executable, os.path.join(HERE, 'parse-results.py'), '--host',
+            mode = ['--console', console] + guest[0] if guest else ['--host', '--expect', suite]
+            p = subprocess.run([sys.executable, os.path.join(HERE, 'parse-results.py'), *mode,
                                 '--boot', 'b', '--kernel', 'k', '--results', res,
-                                '--ktree', ktree, '--allowlist', allow, '--expect', suite],
+                                '--ktree', ktree, '--allowlist', allow],
                                capture_output=True, text=True)
             got = None
             if p.returncode == 0:

@@ -70,7 +70,9 @@ kmemleak_report() {
 
 # health_report: what the kernel itself says at the end of the plan: its
 # taint mask, whether lockdep is still on (debug_locks) and whether kmemleak
-# still takes commands (a write fails with EPERM once it disabled itself).
+# still takes commands (a write fails with EPERM once it disabled itself),
+# and how many CPUs are online (an SMP guest that started one CPU tests
+# nothing SMP).
 health_report() {
 	local dl=na kl=absent
 	[ -r /proc/lockdep_stats ] &&
@@ -79,5 +81,5 @@ health_report() {
 		# "scan=600" is the default period: a no-op when kmemleak is on.
 		if echo scan=600 2>/dev/null > /sys/kernel/debug/kmemleak; then kl=on; else kl=off; fi
 	fi
-	echo "# vmalock-health: tainted=$(cat /proc/sys/kernel/tainted) debug_locks=${dl:-na} kmemleak=$kl" >&3
+	echo "# vmalock-health: tainted=$(cat /proc/sys/kernel/tainted) debug_locks=${dl:-na} kmemleak=$kl cpus=$(grep -c '^processor' /proc/cpuinfo)" >&3
 }
