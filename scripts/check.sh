@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# check.sh: `make check`. Build both kernels, the module and the tests, boot
-# each guest, run every suite, write out/check/summary.json and end with
-# "N passed, N failed, N skipped". Exits non-zero on any failure.
+# check.sh: `make check`. Build the guest kernels (each just before its first
+# boot), the module and the tests, boot each guest, run every suite, write
+# out/check/summary.json and end with "N passed, N failed, N skipped". Exits
+# non-zero on any failure.
 #
 # Variables: BOOTS="main up lockdep i386-up i386-smp" (which boots), PLANT_FAILURE=1 (load the module
 # so that its KUnit case planted_failure fails), SELFTEST=0 (skip the
