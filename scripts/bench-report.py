@@ -15,6 +15,7 @@ its own virtual environment (scripts/venv.sh).
 """
 import argparse
 import json
+import math
 import os
 import re
 import statistics
@@ -31,6 +32,8 @@ import matplotlib.ticker  # noqa: E402,F401
 # helper as its callers use it: the WAIT figures of the goals are its. "wait" is
 # the module's WAIT mode (lock_vma_under_rcu() first, to report the path).
 MODES = ["rcu", "unlocked", "wait", "mmap"]
+# The callers timed by the C module vmalock_lookup_bench (see its header).
+CALLERS = ["rcu", "inline", "ool"]
 CONFIGS = {
     "bench": "the `main` config (SMP, Rust Binder) without lockdep, DEBUG_ATOMIC_SLEEP, DEBUG_VM, KFENCE, "
              "kmemleak and KUnit (configs/bench.config)",
@@ -51,7 +54,10 @@ GOALS = {
     "tcp_mmap_patched_over_stock": (">=", 0.97, "tcp_mmap zerocopy Gbit/s, patched over stock, median over quiet rounds of the per-round ratio"),
     "ksm_merge_speedup_under_writers": (">=", 2.0, "time for ksmd to merge a region of identical pages while 4 threads of the process mmap, mprotect and munmap unrelated regions, stock over patched, per round"),
     "ksm_merge_speedup_quiet": (">=", 0.97, "the same with no writer, stock over patched: no regression"),
+    "smp_fault_patched_over_stock": (">=", 0.97, "write faults per second beside a thread of the same process that mmaps, mprotects and munmaps another region, patched over stock, geometric mean of anon, shared file and private COW, per round (x86_64 SMP had per-VMA locks before: no regression)"),
 }
+FAULT_KINDS = ["anon", "shared", "cow"]
+FAULT_WRITERS = ["none", "mprotect"]
 KSM_WRITERS = {0: "ksm_merge_speedup_quiet", 4: "ksm_merge_speedup_under_writers"}
 
 TCP_RE = re.compile(r"received ([0-9.e+-]+) MB \(([0-9.e+-]+) % mmap'ed\) in ([0-9.e+-]+) s, ([0-9.e+-]+) Gbit")
@@ -135,6 +141,62 @@ def analyse(boots):
         "trials": len(trials),
         "iters": unc[0]["iters"] if unc else None,
     }
+
+    # 1b. The cost of a call (C module vmalock_lookup_bench, patched boot):
+    # per trial, lock_vma_under_rcu(), vma_start_read_unlocked() inline as its
+    # callers use it, and the same helper behind an out-of-line call.
+    calls = recs(boots, "lookup_call")
+    res["lookup_call"] = {
+        "ns_per_lookup": {c: spread([r[c + "_ns"] / r["iters"] for r in calls]) for c in CALLERS},
+        "ool_over_inline": spread([r["ool_ns"] / r["inline_ns"] for r in calls]),
+        "inline_over_rcu": spread([r["inline_ns"] / r["rcu_ns"] for r in calls]),
+        "ool_over_rcu": spread([r["ool_ns"] / r["rcu_ns"] for r in calls]),
+        "trials": len(calls),
+        "iters": calls[0]["iters"] if calls else None,
+    }
+
+    # 6. Slab memory of VMAs, per flavor: the caches' geometry and the bytes
+    # of the slabs that N more VMAs took (median over trials).
+    res["slab"] = {}
+    for fl in ("stock", "patched"):
+        caches = {r["cache"]: r for r in recs(boots, "slab_cache", fl)}
+        tr = recs(boots, "slab", fl)
+        res["slab"][fl] = {
+            "caches": {c: {k: r[k] for k in ("objsize", "objperslab", "pagesperslab")} for c, r in caches.items()},
+            "vmas": med([r["vmas"] for r in tr]),
+            "bytes": spread([r["bytes"] for r in tr]),
+            "bytes_per_vma": spread([r["bytes"] / r["vmas"] for r in tr if r["vmas"]]),
+        }
+    sb = [res["slab"][f]["bytes"] for f in ("patched", "stock")]
+    res["slab"]["patched_over_stock"] = sb[0]["median"] / sb[1]["median"] if all(sb) and sb[1]["median"] else None
+
+    # 7. Write faults: per boot the median faults/s of each kind and writer;
+    # per round patched over stock; the gate is the geometric mean over the
+    # kinds with the writer.
+    def fault_rate(b, kind, w):
+        v = [r["pages"] / (r["ns"] / 1e9) for r in b["records"]
+             if r.get("bench") == "fault" and r["kind"] == kind and r["writer"] == w and r["ns"]]
+        return med(v)
+    rounds = {}
+    for b in boots:
+        rounds.setdefault(b["round"], {})[b["flavor"]] = b
+    per = {f"{k}-{w}": [] for k in FAULT_KINDS for w in FAULT_WRITERS}
+    gmeans = []
+    for rnd, fb in sorted(rounds.items(), key=lambda x: (x[0] is None, x[0])):
+        if "stock" not in fb or "patched" not in fb:
+            continue
+        ratios_w = []
+        for k in FAULT_KINDS:
+            for w in FAULT_WRITERS:
+                ps, st = fault_rate(fb["patched"], k, w), fault_rate(fb["stock"], k, w)
+                if ps and st:
+                    per[f"{k}-{w}"].append({"round": rnd, "patched": ps, "stock": st, "ratio": ps / st})
+                    if w == "mprotect":
+                        ratios_w.append(ps / st)
+        if len(ratios_w) == len(FAULT_KINDS):
+            gmeans.append(math.prod(ratios_w) ** (1 / len(ratios_w)))
+    res["fault"] = {"per_case": per, "ratio": {c: spread([x["ratio"] for x in v]) for c, v in per.items()},
+                    "gmean_with_writer": spread(gmeans)}
 
     # 2. Latency under a writer.
     lat = recs(boots, "latency")
@@ -287,6 +349,7 @@ def spreads_of(res):
         "shrinker_vma_over_mmap_trylock_reclaimed": res["reclaim"].get(HEADLINE_WRITER, {}).get("vma_over_mmap_smoothed"),
         "tcp_mmap_patched_over_stock": res["tcp_mmap"]["paired_ratio"],
         **{name: res["ksm"][n]["stock_over_patched"] for n, name in KSM_WRITERS.items()},
+        "smp_fault_patched_over_stock": res["fault"]["gmean_with_writer"],
     }
 
 
@@ -483,6 +546,9 @@ def main():
         "tcp_mmap_ratio_of_medians": res["tcp_mmap"]["ratio_of_medians"],
         "tcp_mmap_paired_all_rounds": (res["tcp_mmap"]["paired_ratio_all_rounds"] or {}).get("median"),
         "samevma_wait_cpu_over_wall": (res["samevma"]["wait"]["cpu_over_wall"] or {}).get("median"),
+        "slab_vma_bytes_patched_over_stock": res["slab"]["patched_over_stock"],
+        "call_ool_over_inline": (res["lookup_call"]["ool_over_inline"] or {}).get("median"),
+        "call_inline_over_rcu": (res["lookup_call"]["inline_over_rcu"] or {}).get("median"),
     }
     meta = {"accel": a.accel, "boots": []}
     for b in boots:
@@ -586,7 +652,30 @@ def main():
         L.append("MMAP is cheaper than RCU here, uncontended. This is a debug kernel (lockdep, PROVE_RCU, DEBUG_VM): "
                  "the per-VMA path's checks apparently cost more than one uncontended rwsem; "
                  "not verified on a production config.\n")
+    lc = res["lookup_call"]
+    L.append("### 1b. Inline or out-of-line fast path (C module `vmalock_lookup_bench`)\n")
+    L.append(md_table([[c, sp(lc["ns_per_lookup"][c], lambda x: fmt(x, ' ns'))] for c in CALLERS],
+                      ["caller", "ns per lookup: median (min .. max)"]))
+    L.append(f"\nOut of line over inline, per trial: {sp(lc['ool_over_inline'])}; inline over "
+             f"lock_vma_under_rcu(): {sp(lc['inline_over_rcu'])}; out of line over lock_vma_under_rcu(): "
+             f"{sp(lc['ool_over_rcu'])}. {lc['trials']} trials x {lc['iters']} lookups, callers in rotating order. "
+             "`ool` calls vma_start_read_unlocked() through a function the compiler may neither inline nor "
+             "specialize: the call every caller would add if the helper were out of line.\n")
     L.append("### 2. Reader latency under a writer (LOOKUP of an unrelated VMA)\n")
+    slab_rows = []
+    for fl in ("stock", "patched"):
+        sl = res["slab"][fl]
+        va, mm_ = sl["caches"].get("vm_area_struct"), sl["caches"].get("mm_struct")
+        slab_rows.append([fl, f"{va['objsize']} B, {va['objperslab']} per {va['pagesperslab']} page(s)" if va else "n/a",
+                          f"{mm_['objsize']} B, {mm_['objperslab']} per {mm_['pagesperslab']} page(s)" if mm_ else "n/a",
+                          f"{sl['vmas']:.0f}" if sl["vmas"] else "n/a",
+                          sp(sl["bytes"], lambda x: f"{x / 1024:.0f} KiB"), sp(sl["bytes_per_vma"], lambda x: f"{x:.0f} B")])
+    slab_md = ["### 6. Slab memory of VMAs (`/proc/slabinfo`, both kernels)\n",
+               md_table(slab_rows, ["kernel", "vm_area_struct cache", "mm_struct cache", "VMAs added",
+                                    "slab memory they took: median (min .. max)", "per VMA"]),
+               f"\nPatched over stock, slab memory of the added VMAs: {fmt(res['slab']['patched_over_stock'])}. "
+               "The VMAs are one mapping with every other page made read-only, so no two can merge; the memory is "
+               "the growth of the cache's slab count times its slab size.\n"]
     rows = []
     for w in WRITERS:
         lw = res["latency"].get(w, {})
@@ -656,7 +745,17 @@ def main():
     L.append("\n" + "; ".join(f"`{name}` = {sp(k[n]['stock_over_patched'])}" for n, name in KSM_WRITERS.items())
              + ". Each boot's figure is the median of its trials; the ratio pairs the two boots of a round.\n")
     L.append("\n![ksm](ksm.svg)\n")
-    L.append("### 6. Turnaround\n")
+    L.extend(slab_md)
+    L.append("### 6b. Write faults, alone and beside an mmap writer (`vmalock_bench fault`, both kernels)\n")
+    frows = []
+    for c, v in res["fault"]["per_case"].items():
+        for x in v:
+            frows.append([c, x["round"], f"{x['stock'] / 1e3:.1f} k/s", f"{x['patched'] / 1e3:.1f} k/s", fmt(x["ratio"])])
+    L.append(md_table(frows, ["kind-writer", "round", "stock faults/s", "patched faults/s", "patched / stock"]))
+    L.append("\n" + "; ".join(f"`{c}` {sp(r)}" for c, r in res["fault"]["ratio"].items())
+             + f". `smp_fault_patched_over_stock` (geometric mean of the three kinds with the writer, per round): "
+             f"{sp(res['fault']['gmean_with_writer'])}.\n")
+    L.append("### 7. Turnaround\n")
     L.append(md_table([[k, v] for k, v in turn.items()], ["step", "time"]))
     L.append("\n`make bench` does not time `make check` (a cold run takes too long); these are the README's figures.\n")
     L.append("\n### Method\n")
@@ -689,6 +788,16 @@ def main():
   same process mmap, touch and munmap 16 unrelated pages in a loop (each mmap and munmap takes the mmap_lock for
   write). Time from madvise() until `ksm_merging_pages` reaches PAGES (timeout 120 s); every page is checked
   afterwards. Both kernels; stock over patched per round.
+- 1b: the C module `vmalock_lookup_bench` (patched boot) times ITERS lookups, lock and unlock, of one anonymous
+  page per caller and trial, callers in rotating order: `lock_vma_under_rcu()`, `vma_start_read_unlocked()` inline
+  as the header defines it, and the helper behind a `noipa` function (an out-of-line call); ratio per trial.
+- 6b: `vmalock_bench fault KIND WRITER TRIALS PAGES`: one write per page of a fresh mapping of PAGES pages (anon:
+  private anonymous; shared: MAP_SHARED of a memfd; cow: MAP_PRIVATE of a memfd whose pages exist), timed; WRITER
+  `mprotect` is a second thread of the process mapping a populated 4 MiB region, mprotecting it twice and unmapping
+  it, in a loop. Each boot's figure is the median of its trials; the ratio pairs the two boots of a round.
+- 6: `vmalock_bench slab TRIALS VMAS`: the two caches' lines of `/proc/slabinfo`, then per trial one mapping of
+  VMAS pages with every other page made read-only (VMAS VMAs, counted in `/proc/self/maps`); its memory is the
+  growth of the vm_area_struct cache's slab count times the pages per slab.
 """.replace("QUIET_CPUS", f"{QUIET_CPUS:g} CPUs"))
     with open(os.path.join(a.out, "report.md"), "w") as f:
         f.write("\n".join(L) + "\n")
@@ -702,7 +811,12 @@ def main():
         print(f"  (info) {k:<35} {fmt(v):>8}")
     print(f"report: {os.path.join(a.out, 'report.md')}, {os.path.join(a.out, 'results.json')}")
     # A goal missed is a result; a measurement that produced nothing is a failure.
-    broken = [k for k, v in ratios.items() if v is None] + [f"{b['flavor']} boot timed out" for b in boots if b["timed_out"]]
+    broken = [k for k, v in ratios.items() if v is None]
+    if any(b["flavor"] == "patched" for b in boots) and not res["lookup_call"]["trials"]:
+        broken.append("lookup_call (no vmalock_lookup_bench result)")
+    broken += [f"slab ({fl}: no result)" for fl in sorted({b["flavor"] for b in boots})
+               if not res["slab"].get(fl, {}).get("bytes")]
+    broken += [f"{b['flavor']} boot timed out" for b in boots if b["timed_out"]]
     broken += [f"{b['flavor']} step {r['name']} rc={r['rc']}" for b in boots for r in b["records"]
                if r.get("bench") == "step" and r.get("rc") != 0]
     if broken:

@@ -20,9 +20,11 @@
 #   ACCEL=kvm          where KVM works (default tcg, see scripts/boot.sh)
 #   ROUNDS=N           boot each kernel N times, alternating (default 6: SP PS SP ..., so that slow drifts of the host load cancel)
 #   BENCH_ARGS=k=v,..  sizes for the guest plan (scripts/guest/plans/bench.sh):
-#                      tcp_trials tcp_secs unc_trials unc_iters lat_trials
+#                      tcp_trials tcp_secs unc_trials unc_iters call_trials
+#                      call_iters lat_trials
 #                      lat_ms lat_readers same_trials same_ms rec_trials rec_scans
-#                      ksm_trials ksm_pages
+#                      ksm_trials ksm_pages slab_trials slab_vmas
+#                      fault_trials fault_pages
 #   BOOT_TIMEOUT=S     per boot (default 900)
 #   OUTDIR             default out/bench
 set -euo pipefail
@@ -32,7 +34,7 @@ OUTDIR=${OUTDIR:-$OUT/bench}
 BENCH_CONFIG=${BENCH_CONFIG:-bench}
 ROUNDS=${ROUNDS:-6}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-900}
-BENCH_ARGS=${BENCH_ARGS:-tcp_trials=8,tcp_secs=2,unc_trials=5,unc_iters=50000,lat_trials=2,lat_ms=1500,lat_readers=1,same_trials=2,same_ms=200,rec_trials=2,rec_scans=20,ksm_trials=3,ksm_pages=4096}
+BENCH_ARGS=${BENCH_ARGS:-tcp_trials=8,tcp_secs=2,unc_trials=5,unc_iters=50000,call_trials=11,call_iters=100000,lat_trials=2,lat_ms=1500,lat_readers=1,same_trials=2,same_ms=200,rec_trials=2,rec_scans=20,ksm_trials=2,ksm_pages=4096,slab_trials=3,slab_vmas=10000,fault_trials=5,fault_pages=8192}
 
 "$VMALOCK_TOP/scripts/install-deps.sh"
 # shellcheck disable=SC2086
@@ -57,6 +59,17 @@ gcc -static -O2 -g -Wall -D_GNU_SOURCE -isystem "$kb_patched/usr/include" -I "$S
 	-I "$VMALOCK_TOP/include/uapi" -I "$SD/bench" -o "$guest/bin/vmalock_bench" \
 	"$SD/bench/vmalock_bench.c" "$SD/vmalock_lib.c" -lpthread ||
 	die "building vmalock_bench failed"
+
+# The C module that times vma_start_read_unlocked() inline against an
+# out-of-line call of it (tools/testing/selftests/vmalock/bench/kmod),
+# built in a copy: a kbuild M= build writes its objects next to its sources.
+kmod=$OUTDIR/build/kmod
+rm -rf "$kmod"
+cp -r "$SD/bench/kmod" "$kmod"
+make -s -C "$kb_patched" M="$kmod" -j"$JOBS" modules >&2 ||
+	die "building vmalock_lookup_bench.ko failed"
+mkdir -p "$guest/kmod"
+cp "$kmod/vmalock_lookup_bench.ko" "$guest/kmod/"
 
 # Initramfs per flavor. The stock one gets an empty module file: the plan
 # loads the module only when it is not empty.

@@ -35,9 +35,10 @@ grep -qx 'CONFIG_64BIT=n' "${frags[@]}" && arch=i386
 
 pristine=$("$VMALOCK_TOP/scripts/fetch-source.sh")
 tree=$("$VMALOCK_TOP/scripts/prepare-tree.sh" "$flavor")
-series_hash=$(cat "$tree/.vmalock-series" 2>/dev/null || echo none)
+# What the series changes, not its commit messages (lib.sh: series_src_hash).
+src_hash=$(cat "$tree/.vmalock-src" 2>/dev/null || echo none)
 
-key=$( { echo "$KSRC_VERSION $flavor $series_hash"; cat "${frags[@]}" "$0"; } |
+key=$( { echo "$KSRC_VERSION $flavor $src_hash"; cat "${frags[@]}" "$0"; } |
 	sha256sum | cut -c1-16)
 build=$CACHE/build/$flavor-$variant
 if [ "$(cat "$build/.vmalock-key" 2>/dev/null)" = "$key" ] && [ -f "$build/arch/x86/boot/bzImage" ]; then

@@ -16,11 +16,17 @@ set -euo pipefail
 kb=${1:?} out=${2:?}
 tree=$(readlink -f "$kb/source")
 [ -d "$tree/tools/testing/selftests" ] || die "cannot find the kernel source of $kb"
-mkdir -p "$out/bin"
 arch=x86_64 CC=gcc
 if grep -q '^CONFIG_X86_32=y' "$kb/.config"; then
 	arch=i386 CC=i686-linux-gnu-gcc
 fi
+# The programs depend on the arch, the sources and the uapi headers, which
+# are the same for every kernel of one tree and arch: they are built once
+# per arch, next to OUT_DIR, and OUT_DIR/bin gets hard links to them. (The
+# kernels of one check share the patched tree.)
+mkdir -p "$out"
+bins=$(cd "$out/.." && pwd)/bin-$arch
+mkdir -p "$bins"
 
 # uapi headers of this kernel (linux/android/binder.h etc.)
 if [ ! -f "$kb/usr/include/linux/mman.h" ] || [ "$kb/.vmalock-key" -nt "$kb/usr/include/linux/mman.h" ]; then
@@ -51,11 +57,11 @@ cc_prog() {
 # Peer suites from the pinned tree. (tcp_mmap and ksm_tests link libcrypto
 # and libnuma, which Debian has as x86_64 host libraries only.)
 [ $arch = x86_64 ] &&
-	cc_prog "$out/bin/tcp_mmap" "$ST/net/tcp_mmap.c" \
+	cc_prog "$bins/tcp_mmap" "$ST/net/tcp_mmap.c" \
 		"$VMALOCK_TOP/tools/testing/selftests/vmalock/peer/linebuf.c" -- -lpthread -lcrypto
-cc_prog "$out/bin/proc-maps-race" "$ST/proc/proc-maps-race.c" -- -lpthread
-cc_prog "$out/bin/merge" "$ST/mm/merge.c" "$ST/mm/vm_util.c" "$ST/mm/hugepage_settings.c" -- -lrt -lpthread -lm
-cc_prog "$out/bin/binderfs_test" "$ST/filesystems/binderfs/binderfs_test.c" -- -lpthread
+cc_prog "$bins/proc-maps-race" "$ST/proc/proc-maps-race.c" -- -lpthread
+cc_prog "$bins/merge" "$ST/mm/merge.c" "$ST/mm/vm_util.c" "$ST/mm/hugepage_settings.c" -- -lrt -lpthread -lm
+cc_prog "$bins/binderfs_test" "$ST/filesystems/binderfs/binderfs_test.c" -- -lpthread
 # selftests/mm suites on the code the series changes (userfaultfd, KSM,
 # mremap, mlock, populate, guard regions) and selftests/proc. (selftests/mm/rmap
 # builds, but all its cases migrate pages between NUMA nodes: the guests
@@ -63,17 +69,17 @@ cc_prog "$out/bin/binderfs_test" "$ST/filesystems/binderfs/binderfs_test.c" -- -
 MM=("$ST/mm/vm_util.c" "$ST/mm/hugepage_settings.c")
 for t in mremap_test mremap_dontunmap ksm_functional_tests mlock2-tests madv_populate \
 	 guard-regions map_fixed_noreplace; do
-	cc_prog "$out/bin/$t" "$ST/mm/$t.c" "${MM[@]}" -- -lrt -lpthread -lm
+	cc_prog "$bins/$t" "$ST/mm/$t.c" "${MM[@]}" -- -lrt -lpthread -lm
 done
 for t in uffd-unit-tests uffd-stress; do
-	cc_prog "$out/bin/$t" "$ST/mm/$t.c" "$ST/mm/uffd-common.c" "${MM[@]}" -- -lrt -lpthread -lm
+	cc_prog "$bins/$t" "$ST/mm/$t.c" "$ST/mm/uffd-common.c" "${MM[@]}" -- -lrt -lpthread -lm
 done
 EXTRA_CFLAGS=(-I "$tree")	# ksm_tests includes <include/vdso/time64.h>
 [ $arch = x86_64 ] &&
-	cc_prog "$out/bin/ksm_tests" "$ST/mm/ksm_tests.c" "${MM[@]}" -- -lrt -lpthread -lm -lnuma
+	cc_prog "$bins/ksm_tests" "$ST/mm/ksm_tests.c" "${MM[@]}" -- -lrt -lpthread -lm -lnuma
 EXTRA_CFLAGS=()
-cc_prog "$out/bin/proc-pid-vm" "$ST/proc/proc-pid-vm.c"
-install -m 0755 "$VMALOCK_TOP/tools/testing/selftests/vmalock/peer/tap-cases.sh" "$out/bin/"
+cc_prog "$bins/proc-pid-vm" "$ST/proc/proc-pid-vm.c"
+install -m 0755 "$VMALOCK_TOP/tools/testing/selftests/vmalock/peer/tap-cases.sh" "$bins/"
 
 # Project selftests: warning-free (the peer suites are built as the tree
 # has them). They drive the Rust module, which an i386 kernel cannot build.
@@ -84,11 +90,14 @@ for src in "$VMALOCK_TOP"/tools/testing/selftests/vmalock/*.c; do
 	extra=()
 	[ -f "$VMALOCK_TOP/tools/testing/selftests/vmalock/vmalock_lib.c" ] &&
 		extra=("$VMALOCK_TOP/tools/testing/selftests/vmalock/vmalock_lib.c")
-	cc_prog "$out/bin/$(basename "$src" .c)" "$src" "${extra[@]}" -- -lpthread
+	cc_prog "$bins/$(basename "$src" .c)" "$src" "${extra[@]}" -- -lpthread
 done
 EXTRA_CFLAGS=()
 [ -f "$VMALOCK_TOP/samples/vmalock_demo.c" ] && [ $arch = x86_64 ] &&
-	cc_prog "$out/bin/vmalock-demo" "$VMALOCK_TOP/samples/vmalock_demo.c"
+	cc_prog "$bins/vmalock-demo" "$VMALOCK_TOP/samples/vmalock_demo.c"
+
+rm -rf "$out/bin"
+cp -al "$bins" "$out/bin"
 
 # Which suites run on which kernel: tools/testing/selftests/vmalock/suites/
 # "# kernels: main up i386" runs a suite in the check boot of those kernels

@@ -9,7 +9,8 @@
 # Variables: BOOTS="main up lockdep i386-up i386-smp" (which boots), PLANT_FAILURE=1 (load the module
 # so that its KUnit case planted_failure fails), SELFTEST=0 (skip the
 # pipeline's self-test: the planted-* boots and the scanner's test),
-# PARALLEL=4 (guests at once), OUTDIR (default out/check).
+# PARALLEL=4 (guests at once), OUTDIR (default out/check),
+# PLANT_BUILD_FAILURE=VARIANT (that kernel's build fails: the self-test).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -101,6 +102,14 @@ boot_one() {
 }
 build_variant() {
 	local kb tests ko=- bb=
+	# The pipeline's self-test (scripts/selftest-pipeline.sh, class
+	# build_failure): a build that fails after a while, as a real one does,
+	# while the guests started before it run.
+	if [ "${PLANT_BUILD_FAILURE:-}" = "$variant" ]; then
+		sleep 20
+		echo "planted build failure of kernel $variant" >&2
+		return 1
+	fi
 	kb=$(nice -n 19 "$VMALOCK_TOP/scripts/build-kernel.sh" "$variant") || return 1
 	# The i386 kernels: no Rust, so no module; an i386 busybox.
 	if grep -q '^CONFIG_X86_32=y' "$kb/.config"; then
@@ -142,6 +151,34 @@ for b in $BOOTS; do
 	boot_one "$b" &
 	pids+=($!)
 done
+
+host_suite() {
+	local name=$1 rc=0
+	shift
+	echo "# vmalock-suite: $name"
+	"$@" || rc=$?
+	echo "# vmalock-end: $name rc=$rc"
+}
+kb_main=${built[main]:-$("$VMALOCK_TOP/scripts/build-kernel.sh" main)}
+ktree=$(readlink -f "$kb_main/source")
+
+# The host-side suites that need no guest run beside the last guests, at
+# nice 19, once every kernel is built: the kernel's userspace VMA tests
+# (tools/testing/vma, whose headers patch 3 edits) on the patched tree, and
+# the Rust lints of the series and the module (scripts/lint.sh: rustfmt,
+# CLIPPY=1, rustdoc, each with no warning), with their planted instances.
+mkdir -p "$OUTDIR/host-mm" "$OUTDIR/host-lint"
+(
+	renice -n 19 -p "$BASHPID" >/dev/null
+	host_suite vma "$VMALOCK_TOP/scripts/test-vma.sh" "$ktree" > "$OUTDIR/host-mm/results.log" 2>&1
+) &
+host_mm=$!
+(
+	renice -n 19 -p "$BASHPID" >/dev/null
+	host_suite lint "$VMALOCK_TOP/scripts/lint.sh" > "$OUTDIR/host-lint/results.log" 2>&1
+) &
+host_lint=$!
+
 run_step "waiting for the guests ($BOOTS)" wait "${pids[@]}"
 
 jsons=()
@@ -167,31 +204,14 @@ for b in $BOOTS; do
 	jsons+=("$d")
 done
 
-host_suite() {
-	local name=$1 rc=0
-	shift
-	echo "# vmalock-suite: $name"
-	"$@" || rc=$?
-	echo "# vmalock-end: $name rc=$rc"
-}
-kb=${built[main]:-$("$VMALOCK_TOP/scripts/build-kernel.sh" main)}
-ktree=$(readlink -f "$kb/source")
-
-# Host-side suites on the patched tree: the kernel's userspace VMA tests
-# (tools/testing/vma, whose headers patch 3 edits).
+run_step "waiting for the host-side VMA tests and lints" wait "$host_mm" "$host_lint"
 d=$OUTDIR/host-mm
-mkdir -p "$d"
-host_suite vma "$VMALOCK_TOP/scripts/test-vma.sh" "$ktree" > "$d/results.log" 2>&1
 python3 "$VMALOCK_TOP/scripts/parse-results.py" --host --boot host-mm --kernel host \
 	--results "$d/results.log" --ktree "$ktree" --expect vma > "$d/boot.json" ||
 	die "parsing the host-side mm tests failed"
 jsons+=("$d")
 
-# The Rust lints of the series and the module (scripts/lint.sh: rustfmt,
-# CLIPPY=1, rustdoc, each with no warning), with their planted instances.
 d=$OUTDIR/host-lint
-mkdir -p "$d"
-host_suite lint "$VMALOCK_TOP/scripts/lint.sh" > "$d/results.log" 2>&1
 python3 "$VMALOCK_TOP/scripts/parse-results.py" --host --boot host-lint --kernel host \
 	--results "$d/results.log" --ktree "$ktree" --expect lint > "$d/boot.json" ||
 	die "parsing the results of the lints failed"
@@ -215,7 +235,7 @@ if [ "$SELFTEST" = 1 ]; then
 		host_suite scan_console python3 "$VMALOCK_TOP/scripts/test-scan-console.py" "${clean[@]}"
 		host_suite parse_results python3 "$VMALOCK_TOP/scripts/test-parse-results.py" "$ktree"
 		host_suite apt_debian_source python3 "$VMALOCK_TOP/scripts/test-apt-debian-source.py"
-		host_suite abi_drift "$VMALOCK_TOP/scripts/test-abi-drift.sh" "$kb"
+		host_suite abi_drift "$VMALOCK_TOP/scripts/test-abi-drift.sh" "$kb_main"
 		host_suite matrix_report "$("$VMALOCK_TOP/scripts/venv.sh" matrix $MATRIX_VENV_PKGS)" \
 			"$VMALOCK_TOP/scripts/test-matrix-report.py"
 	} > "$d/results.log" 2>&1

@@ -36,6 +36,15 @@ run_step() {
 	log "$name done in $(( $(date +%s) - s ))s"
 }
 
+# series_src_hash PATCH...: a hash of what the patches change, not of how
+# they are described: `git patch-id --verbatim` of each diff, in order.
+# Build keys use it, so rewording a commit message rebuilds nothing.
+series_src_hash() {
+	local p
+	for p in "$@"; do git patch-id --verbatim < "$p" | cut -d' ' -f1; done |
+		sha256sum | cut -c1-16
+}
+
 # PyPI packages of the virtual environments (scripts/venv.sh) of make
 # matrix and make bench.
 MATRIX_VENV_PKGS="tuxmake==1.30.0 kcidb-io==141"

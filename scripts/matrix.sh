@@ -67,6 +67,8 @@ tuxmake=$(dirname "$py")/tuxmake
 stock=$("$VMALOCK_TOP/scripts/prepare-tree.sh" stock)
 patched=$("$VMALOCK_TOP/scripts/prepare-tree.sh" patched)
 series_hash=$(cat "$patched/.vmalock-series")
+# Build keys: what the series changes, not its messages (lib.sh).
+src_hash=$(cat "$patched/.vmalock-src")
 out=$OUT/matrix
 mkdir -p "$out" "$CACHE/ccache" "$CACHE/matrix"
 export CCACHE_DIR=$CACHE/ccache CCACHE_MAXSIZE=5G CCACHE_BASEDIR=$CACHE
@@ -128,7 +130,7 @@ build() {
 	[ -z "${ROWEXTRA:-}" ] || extra=$ROWEXTRA
 	while IFS= read -r a; do args+=("${a%% *}" "${a#* }"); done < <(tuxmake_args "$kconfig" "$@")
 	[ "$cross" = - ] || args+=("CROSS_COMPILE=$cross")
-	key=$( { echo "$KSRC_VERSION $(cat "$tree/.vmalock-series" 2>/dev/null || echo stock) $arch $*";
+	key=$( { echo "$KSRC_VERSION $(cat "$tree/.vmalock-src" 2>/dev/null || echo stock) $arch $*";
 		 echo "$MATRIX_VENV_PKGS sizes-probe-1"; for a in "$@"; do case $a in *.config) cat "$VMALOCK_TOP/$a" ;; esac; done; } |
 		sha256sum | cut -c1-16)
 	if [ "${KEEP:-0}" = 0 ] && [ "$(cat "$res/.vmalock-key" 2>/dev/null)" = "$key" ]; then
@@ -199,7 +201,7 @@ prefix_tree() {
 	rm -f "$idx"
 	git -C "$ptree" checkout -q -f "$c"
 	git -C "$ptree" clean -q -fdx
-	echo "prefix-$k-of-$series_hash" > "$ptree/.vmalock-series"
+	echo "prefix-$k-of-$src_hash" > "$ptree/.vmalock-src"
 }
 for pc in $want_prefix; do
 	case $pc in
@@ -209,7 +211,7 @@ for pc in $want_prefix; do
 		[ -n "$line" ] || die "PREFIX_CONFIGS: no config '$pc'"
 		read -r _ arch cross kconfig opts <<<"$line" ;;
 	esac
-	done_key=$( { echo "$series_hash $pc $arch $opts $MATRIX_VENV_PKGS"; cat /dev/null $(for a in $opts; do
+	done_key=$( { echo "$src_hash $pc $arch $opts $MATRIX_VENV_PKGS"; cat /dev/null $(for a in $opts; do
 		case $a in *.config) echo "$VMALOCK_TOP/$a" ;; esac; done); } | sha256sum | cut -c1-16)
 	if [ "$(cat "$CACHE/matrix/prefix-$pc.key" 2>/dev/null)" = "$done_key" ]; then
 		log "matrix: prefixes of $pc are up to date"

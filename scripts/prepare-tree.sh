@@ -18,7 +18,10 @@ pristine=$("$VMALOCK_TOP/scripts/fetch-source.sh")
 tree=$CACHE/tree/patched
 series=$(ls "$VMALOCK_TOP"/patches/0*.patch 2>/dev/null | grep -v '/0000-' || true)
 hash=$(cat $series /dev/null | sha256sum | cut -c1-16)
+# shellcheck disable=SC2086
+src=$(series_src_hash $series)
 if [ "$(cat "$tree/.vmalock-series" 2>/dev/null)" = "$hash" ]; then
+	echo "$src" > "$tree/.vmalock-src"
 	echo "$tree"
 	exit 0
 fi
@@ -44,9 +47,10 @@ for p in $series; do
 done
 t=$(GIT_INDEX_FILE=$idx "${g[@]}" write-tree)
 c=$(echo "series $hash" | "${g[@]}" commit-tree "$t" -p pristine)
-rm -f "$idx" "$tree/.vmalock-series"
+rm -f "$idx" "$tree/.vmalock-series" "$tree/.vmalock-src"
 "${g[@]}" checkout -q -f "$c"
 "${g[@]}" clean -q -fdx
 if [ -n "$series" ]; then log "applied $(echo "$series" | wc -w) patches"; fi
 echo "$hash" > "$tree/.vmalock-series"
+echo "$src" > "$tree/.vmalock-src"
 echo "$tree"

@@ -21,6 +21,8 @@
 #                  VMA read lock (fast path only)  on the report's stack
 #   nested_mmap_lock  mmap_read_lock() of the same console: lockdep, the mmap
 #                  mm under a VMA read lock       lock helper on the report's stack
+#   build_failure  a kernel build fails while     make check fails naming the
+#                  guests started before it run   build, no guest left running
 #
 # Writes OUTDIR/boot.json: one host-side suite, pipeline_catches, with one
 # case per class.
@@ -34,7 +36,23 @@ boots=
 for c in $CLASSES; do boots="$boots planted-$c"; done
 BOOTS=$boots SELFTEST=0 OUTDIR=$d/run PARALLEL=${PARALLEL:-5} "$VMALOCK_TOP/scripts/check.sh" > "$d/output.log" 2>&1
 rc=$?
-python3 - "$d" "$rc" $CLASSES <<'PY'
+
+# build_failure: the i386-up kernel's build fails (after 20 s, check.sh
+# PLANT_BUILD_FAILURE) while the planted-hang guest, started before it, runs
+# (it would run for 120 s). make check must fail naming the build, and stop
+# that guest instead of leaving it behind.
+BOOTS="planted-hang i386-up" PLANT_BUILD_FAILURE=i386-up SELFTEST=0 OUTDIR=$d/build-failure \
+	"$VMALOCK_TOP/scripts/check.sh" > "$d/build-failure.log" 2>&1
+bf_rc=$?
+sleep 2
+bf_left=$(pgrep -f -- "$d/build-failure/" | wc -l)
+bf_named=0
+grep -q 'error: building kernel i386-up (for boot i386-up) failed' "$d/build-failure.log" && bf_named=1
+bf_started=0
+grep -q 'boot planted-hang started' "$d/build-failure.log" && bf_started=1
+pkill -f -- "$d/build-failure/" 2>/dev/null
+
+BF="$bf_rc $bf_left $bf_named $bf_started" python3 - "$d" "$rc" $CLASSES <<'PY'
 import json, os, sys
 d, rc, classes = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 
@@ -102,6 +120,11 @@ for c in classes:
     cases.append((c, ok, f'failed suites {failed}; findings {b["findings"]}; '
                          f'guest_health: {failures(b, "guest_health")[:200]}'))
 cases.append(('check_exits_nonzero', rc != 0, f'make check of the planted boots exited {rc}'))
+bf_rc, bf_left, bf_named, bf_started = map(int, os.environ['BF'].split())
+cases.append(('build_failure', bf_rc != 0 and bf_named and bf_started and bf_left == 0,
+              f'make check with a failing i386-up build exited {bf_rc}, named the build: {bool(bf_named)}, '
+              f'planted-hang had started: {bool(bf_started)}, its processes left running: {bf_left} '
+              f'({d}/build-failure.log)'))
 out = {'boot': 'pipeline', 'kernel': 'host', 'findings': {}, 'suites': [{
     'name': f'pipeline_catches_{n}', 'kernel': 'host', 'boot': 'pipeline',
     'passed': int(ok), 'failed': int(not ok), 'skipped': 0,

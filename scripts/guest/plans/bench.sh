@@ -68,6 +68,20 @@ for n in 0 4; do
 	step "ksm-$n" 600 /tests/bin/vmalock_bench ksm $n "${B_ksm_trials:-3}" "${B_ksm_pages:-4096}"
 done
 
+# 6. What VMAs cost in slab memory: the caches' geometry, then the slabs
+# that 10,000 more VMAs take (no module needed: both kernels).
+step slab 120 /tests/bin/vmalock_bench slab "${B_slab_trials:-3}" "${B_slab_vmas:-10000}"
+
+# 7. Write faults (both kernels): anonymous, shared file, private COW of a
+# file; alone and beside a thread of the same process that mmaps, mprotects
+# and munmaps another region, i.e. takes this mm's mmap_lock for write.
+for k in anon shared cow; do
+	for w in none mprotect; do
+		step "fault-$k-$w" 120 /tests/bin/vmalock_bench fault $k $w \
+			"${B_fault_trials:-5}" "${B_fault_pages:-8192}"
+	done
+done
+
 if [ $flavor = patched ]; then
 	if insmod /lib/modules/vmalock.ko; then
 		B=/tests/bin/vmalock_bench
@@ -82,6 +96,12 @@ if [ $flavor = patched ]; then
 			step "reclaim-$w" 300 $B reclaim $w "${B_rec_trials:-5}" "${B_rec_scans:-20}"
 		done
 		rmmod vmalock
+		# The cost of a call: the helper inline, as its callers use it,
+		# and out of line (tools/testing/selftests/vmalock/bench/kmod).
+		step lookup-call 300 sh -c "insmod /tests/kmod/vmalock_lookup_bench.ko \
+			trials=${B_call_trials:-11} iters=${B_call_iters:-100000} &&
+			dmesg | sed -n 's/.*vmalock_lookup_bench: {/{/p' &&
+			rmmod vmalock_lookup_bench"
 	else
 		echo "{\"bench\":\"error\",\"what\":\"insmod vmalock.ko failed\"}" >&3
 	fi

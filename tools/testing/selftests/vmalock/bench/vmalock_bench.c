@@ -9,12 +9,20 @@
  *   vmalock_bench samevma TRIALS HOLD_MS
  *   vmalock_bench reclaim WRITER TRIALS SCANS
  *   vmalock_bench ksm WRITERS TRIALS PAGES
+ *   vmalock_bench slab TRIALS VMAS
+ *   vmalock_bench fault anon|shared|cow none|mprotect TRIALS PAGES
  *
  * WRITER is "hold" (VMALOCK_IOC_HOLD_MMAP_WRITE without VMALOCK_HOLD_VMA_WRITE
  * in a loop), "mprotect" (mprotect() toggling a large populated anonymous
  * region in a loop) or "none". ksm needs no module: it times ksmd merging
  * PAGES identical pages while WRITERS threads of the same process mmap,
- * mprotect and munmap unrelated regions, and runs on the stock kernel too. Every result
+ * mprotect and munmap unrelated regions, and runs on the stock kernel too. slab
+ * needs no module either: it reads the vm_area_struct and mm_struct caches of
+ * /proc/slabinfo, then the slab memory that VMAS more VMAs take. fault (no
+ * module, both kernels) times write faults in the style of will-it-scale's
+ * page_fault1/3/2: anonymous private, shared file and private COW of a file,
+ * alone or beside a thread of the same process that mmaps, mprotects and
+ * munmaps another region. Every result
  * is one JSON object per line on stdout; scripts/bench-report.py reads them.
  * Diagnostics go to stderr.
  *
@@ -47,6 +55,8 @@
 static const char *const mode_name[] = { "rcu", "wait", "mmap", "unlocked" };
 #define NR_MODES	(VMALOCK_MODE_UNLOCKED + 1)
 static int g_fd;
+
+static int usage(void);
 
 static void die(const char *what, int err)
 {
@@ -620,6 +630,87 @@ static int cmd_ksm(int nwriters, int trials, long pages)
 }
 
 /*
+ * Write faults, one per page of a fresh mapping of PAGES pages, timed:
+ *   anon    private anonymous memory (page_fault1);
+ *   shared  a shared mapping of a memfd (page_fault3): a shmem page per fault;
+ *   cow     a private mapping of a memfd whose pages exist (page_fault2): a
+ *           copy of the file's page per fault.
+ * WRITER "mprotect" runs ksm_writer_fn() in a second thread of this process
+ * meanwhile: it takes this mm's mmap_lock for write over and over, which a
+ * fault under the mmap_lock waits for and a fault under the VMA lock does not.
+ */
+static int cmd_fault(const char *kind, const char *writer, int trials, long pages)
+{
+	size_t len = pages * VL_PAGE;
+	int t, use_writer;
+	long i;
+
+	if (strcmp(kind, "anon") && strcmp(kind, "shared") && strcmp(kind, "cow"))
+		return usage();
+	if (!strcmp(writer, "mprotect"))
+		use_writer = 1;
+	else if (!strcmp(writer, "none"))
+		use_writer = 0;
+	else
+		return usage();
+	if (pages <= 0)
+		return usage();
+
+	for (t = 0; t < trials; t++) {
+		struct ksm_writers all = { 0 };
+		struct ksm_writer w = { .all = &all, .id = 0 };
+		struct rusage r0, r1;
+		uint64_t t0, ns;
+		pthread_t th;
+		int fd = -1;
+		char *p;
+
+		if (strcmp(kind, "anon")) {
+			fd = memfd_create("vmalock-fault", 0);
+			if (fd < 0 || ftruncate(fd, len))
+				die("memfd", errno);
+			if (!strcmp(kind, "cow")) {
+				/* The file's pages, outside the timed part. */
+				p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+					 fd, 0);
+				if (p == MAP_FAILED)
+					die("mmap", errno);
+				for (i = 0; i < pages; i++)
+					p[i * VL_PAGE] = 1;
+				munmap(p, len);
+			}
+		}
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 (fd < 0 ? MAP_PRIVATE | MAP_ANONYMOUS : !strcmp(kind, "cow") ? MAP_PRIVATE : MAP_SHARED),
+			 fd, 0);
+		if (p == MAP_FAILED)
+			die("mmap", errno);
+		if (use_writer && pthread_create(&th, NULL, ksm_writer_fn, &w))
+			die("pthread_create", errno);
+		if (use_writer)
+			usleep(10000);	/* the writer is in its loop */
+		getrusage(RUSAGE_THREAD, &r0);
+		t0 = now_ns(CLOCK_MONOTONIC);
+		for (i = 0; i < pages; i++)
+			p[i * VL_PAGE] = 2;
+		ns = now_ns(CLOCK_MONOTONIC) - t0;
+		getrusage(RUSAGE_THREAD, &r1);
+		all.stop = 1;
+		if (use_writer)
+			pthread_join(th, NULL);
+		printf("{\"bench\":\"fault\",\"kind\":\"%s\",\"writer\":\"%s\",\"trial\":%d,"
+		       "\"pages\":%ld,\"ns\":%llu,\"minflt\":%ld,\"writer_ops\":%ld}\n",
+		       kind, writer, t, pages, (unsigned long long)ns,
+		       r1.ru_minflt - r0.ru_minflt, all.ops[0]);
+		fflush(stdout);
+		munmap(p, len);
+		if (fd >= 0)
+			close(fd);
+	}
+	return 0;
+}
+
+/*
  * A fixed CPU-bound loop: how fast the guest runs right now. Under emulation
  * the host's other work slows the whole guest; tcp_mmap trials are
  * normalized by this (scripts/bench-report.py).
@@ -636,6 +727,94 @@ static int cmd_spin(const char *tag)
 	return 0;
 }
 
+struct slabinfo_line {
+	unsigned long active_objs, num_objs, objsize, objperslab, pagesperslab;
+	unsigned long active_slabs, num_slabs;
+};
+
+/* One cache's line of /proc/slabinfo (version 2.1); -1 if it is not there. */
+static int slabinfo(const char *cache, struct slabinfo_line *l)
+{
+	char line[512], name[64];
+	int found = -1;
+	FILE *f;
+
+	f = fopen("/proc/slabinfo", "r");
+	if (!f)
+		return -1;
+	while (found < 0 && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %lu %lu %lu %lu %lu : tunables %*u %*u %*u : slabdata %lu %lu",
+			   name, &l->active_objs, &l->num_objs, &l->objsize, &l->objperslab,
+			   &l->pagesperslab, &l->active_slabs, &l->num_slabs) == 8 &&
+		    !strcmp(name, cache))
+			found = 0;
+	}
+	fclose(f);
+	return found;
+}
+
+static long count_vmas(void)
+{
+	char line[512];
+	long n = 0;
+	FILE *f;
+
+	f = fopen("/proc/self/maps", "r");
+	if (!f)
+		die("/proc/self/maps", errno);
+	while (fgets(line, sizeof(line), f))
+		n += !!strchr(line, '\n');
+	fclose(f);
+	return n;
+}
+
+/*
+ * The memory of VMAs: the object size and slab geometry of the vm_area_struct
+ * and mm_struct caches, then, per trial, the slabs that NVMAS more VMAs of
+ * this process take (one mapping of NVMAS pages, every other page made
+ * read-only, so that no two neighbours can merge).
+ */
+static int cmd_slab(int trials, long nvmas)
+{
+	static const char *const caches[] = { "vm_area_struct", "mm_struct" };
+	long psz = sysconf(_SC_PAGESIZE);
+	struct slabinfo_line a, b;
+	long v0, v1, i;
+	unsigned int c;
+	char *p;
+	int t;
+
+	for (c = 0; c < 2; c++) {
+		if (slabinfo(caches[c], &a))
+			die("/proc/slabinfo has no such cache", ENOENT);
+		printf("{\"bench\":\"slab_cache\",\"cache\":\"%s\",\"objsize\":%lu,"
+		       "\"objperslab\":%lu,\"pagesperslab\":%lu,\"page_size\":%ld}\n",
+		       caches[c], a.objsize, a.objperslab, a.pagesperslab, psz);
+	}
+	for (t = 0; t < trials; t++) {
+		v0 = count_vmas();
+		if (slabinfo("vm_area_struct", &a))
+			die("/proc/slabinfo: vm_area_struct", ENOENT);
+		p = mmap(NULL, nvmas * psz, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			die("mmap", errno);
+		for (i = 1; i < nvmas; i += 2)
+			if (mprotect(p + i * psz, psz, PROT_READ))
+				die("mprotect", errno);
+		v1 = count_vmas();
+		if (slabinfo("vm_area_struct", &b))
+			die("/proc/slabinfo: vm_area_struct", ENOENT);
+		printf("{\"bench\":\"slab\",\"trial\":%d,\"vmas\":%ld,\"objs\":%ld,"
+		       "\"slabs\":%ld,\"bytes\":%ld}\n", t, v1 - v0,
+		       (long)(b.active_objs - a.active_objs), (long)(b.num_slabs - a.num_slabs),
+		       (long)(b.num_slabs - a.num_slabs) * (long)b.pagesperslab * psz);
+		if (munmap(p, nvmas * psz))
+			die("munmap", errno);
+	}
+	return 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr,
@@ -645,7 +824,9 @@ static int usage(void)
 		"       vmalock_bench latency hold|mprotect|none TRIALS DURATION_MS READERS\n"
 		"       vmalock_bench samevma TRIALS HOLD_MS\n"
 		"       vmalock_bench reclaim hold|mprotect|none TRIALS SCANS\n"
-		"       vmalock_bench ksm WRITERS TRIALS PAGES\n");
+		"       vmalock_bench ksm WRITERS TRIALS PAGES\n"
+		"       vmalock_bench slab TRIALS VMAS\n"
+		"       vmalock_bench fault anon|shared|cow none|mprotect TRIALS PAGES\n");
 	return 2;
 }
 
@@ -659,6 +840,10 @@ int main(int argc, char **argv)
 		return cmd_spin(argv[2]);
 	if (!strcmp(argv[1], "ksm") && argc == 5)
 		return cmd_ksm(atoi(argv[2]), atoi(argv[3]), atol(argv[4]));
+	if (!strcmp(argv[1], "fault") && argc == 6)
+		return cmd_fault(argv[2], argv[3], atoi(argv[4]), atol(argv[5]));
+	if (!strcmp(argv[1], "slab") && argc == 4)
+		return cmd_slab(atoi(argv[2]), atol(argv[3]));
 	g_fd = vl_open();
 	if (g_fd < 0)
 		die(VL_DEV, errno);
