@@ -117,6 +117,16 @@ def parse_boot(flavor, d):
     return boot
 
 
+def paired_rounds(boots, keep=lambda b: True):
+    """{round: {flavor: boot}} for the rounds that have a stock and a patched boot (a boot without a
+    round number pairs with its neighbour), in round order."""
+    rounds = {}
+    for i, b in enumerate(boots):
+        if b["flavor"] in ("stock", "patched") and keep(b):
+            rounds.setdefault(b["round"] if b["round"] is not None else i // 2, {})[b["flavor"]] = b
+    return {r: p for r, p in sorted(rounds.items()) if "stock" in p and "patched" in p}
+
+
 def recs(boots, kind, flavor="patched"):
     return [r for b in boots if b["flavor"] == flavor for r in b["records"] if r.get("bench") == kind]
 
@@ -177,14 +187,9 @@ def analyse(boots):
         v = [r["pages"] / (r["ns"] / 1e9) for r in b["records"]
              if r.get("bench") == "fault" and r["kind"] == kind and r["writer"] == w and r["ns"]]
         return med(v)
-    rounds = {}
-    for b in boots:
-        rounds.setdefault(b["round"], {})[b["flavor"]] = b
     per = {f"{k}-{w}": [] for k in FAULT_KINDS for w in FAULT_WRITERS}
     gmeans = []
-    for rnd, fb in sorted(rounds.items(), key=lambda x: (x[0] is None, x[0])):
-        if "stock" not in fb or "patched" not in fb:
-            continue
+    for rnd, fb in paired_rounds(boots).items():
         ratios_w = []
         for k in FAULT_KINDS:
             for w in FAULT_WRITERS:
@@ -288,14 +293,8 @@ def analyse(boots):
     # their ratio. The headline is the median of the quiet rounds' ratios
     # (the rest of the host used < QUIET_CPUS during both boots); with fewer
     # than two quiet rounds, of all rounds, and the result says so.
-    rounds = {}
-    for i, b in enumerate(boots):
-        if b["flavor"] in ("stock", "patched") and len(b["tcp_server"]) > 1:
-            rounds.setdefault(b["round"] if b["round"] is not None else i // 2, {})[b["flavor"]] = b
     per_round = []
-    for r, pair in sorted(rounds.items()):
-        if "stock" not in pair or "patched" not in pair:
-            continue
+    for r, pair in paired_rounds(boots, lambda b: len(b["tcp_server"]) > 1).items():
         st, pa = (med([c["gbit"] for c in pair[f]["tcp_server"][1:]]) for f in ("stock", "patched"))
         other = [pair[f]["host_other_cpus"] for f in ("stock", "patched")]
         per_round.append({"round": r, "stock_gbit": st, "patched_gbit": pa,
