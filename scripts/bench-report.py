@@ -163,6 +163,7 @@ def analyse(boots):
         "ool_over_rcu": spread([r["ool_ns"] / r["rcu_ns"] for r in calls]),
         "trials": len(calls),
         "iters": calls[0]["iters"] if calls else None,
+        "block": calls[0].get("block") if calls else None,
     }
 
     # 6. Slab memory of VMAs, per flavor: the caches' geometry and the bytes
@@ -657,7 +658,9 @@ def main():
                       ["caller", "ns per lookup: median (min .. max)"]))
     L.append(f"\nOut of line over inline, per trial: {sp(lc['ool_over_inline'])}; inline over "
              f"lock_vma_under_rcu(): {sp(lc['inline_over_rcu'])}; out of line over lock_vma_under_rcu(): "
-             f"{sp(lc['ool_over_rcu'])}. {lc['trials']} trials x {lc['iters']} lookups, callers in rotating order. "
+             f"{sp(lc['ool_over_rcu'])}. {lc['trials']} trials x {lc['iters']} lookups per caller, the callers "
+             f"interleaved in blocks of {lc['block']} lookups in rotating order (so that a change of speed of the "
+             "emulator hits all three alike). "
              "`ool` calls vma_start_read_unlocked() through a function the compiler may neither inline nor "
              "specialize: the call every caller would add if the helper were out of line.\n")
     L.append("### 2. Reader latency under a writer (LOOKUP of an unrelated VMA)\n")

@@ -21,7 +21,7 @@
 #   ROUNDS=N           boot each kernel N times, alternating (default 6: SP PS SP ..., so that slow drifts of the host load cancel)
 #   BENCH_ARGS=k=v,..  sizes for the guest plan (scripts/guest/plans/bench.sh):
 #                      tcp_trials tcp_secs unc_trials unc_iters call_trials
-#                      call_iters lat_trials
+#                      call_iters call_block lat_trials
 #                      lat_ms lat_readers same_trials same_ms rec_trials rec_scans
 #                      ksm_trials ksm_pages slab_trials slab_vmas
 #                      fault_trials fault_pages
@@ -34,7 +34,7 @@ OUTDIR=${OUTDIR:-$OUT/bench}
 BENCH_CONFIG=${BENCH_CONFIG:-bench}
 ROUNDS=${ROUNDS:-6}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-900}
-BENCH_ARGS=${BENCH_ARGS:-tcp_trials=8,tcp_secs=2,unc_trials=5,unc_iters=50000,call_trials=11,call_iters=100000,lat_trials=2,lat_ms=1500,lat_readers=1,same_trials=2,same_ms=200,rec_trials=2,rec_scans=20,ksm_trials=2,ksm_pages=4096,slab_trials=3,slab_vmas=10000,fault_trials=5,fault_pages=8192}
+BENCH_ARGS=${BENCH_ARGS:-tcp_trials=8,tcp_secs=2,unc_trials=5,unc_iters=50000,call_trials=11,call_iters=100000,call_block=1000,lat_trials=2,lat_ms=1500,lat_readers=1,same_trials=2,same_ms=200,rec_trials=2,rec_scans=20,ksm_trials=2,ksm_pages=4096,slab_trials=3,slab_vmas=10000,fault_trials=5,fault_pages=8192}
 
 "$VMALOCK_TOP/scripts/install-deps.sh"
 # shellcheck disable=SC2086

@@ -13,7 +13,7 @@ Results blocks (see scripts/guest/lib.sh):
   # vmalock-end: NAME rc=N
   # vmalock-kunit: NAME   a KUnit suite's debugfs results, then the end line
   # vmalock-kmemleak: N scans=N
-  # vmalock-health: tainted=N debug_locks=N|na kmemleak=on|off|absent cpus=N
+  # vmalock-health: tainted=N debug_locks=N|na kmemleak=on|off|absent cpus=N clocksource=NAME
   # vmalock-done          the plan ran to its end
 
 Each block is parsed with the kernel tree's own KTAP parser
@@ -305,6 +305,9 @@ def main():
             if a.cpus is not None and health.get('cpus') != str(a.cpus):
                 problems.append(f'health: {health.get("cpus")} CPUs online, want {a.cpus} '
                                 '(the vCPUs the guest was given)')
+            if health.get('clocksource', 'none') in ('none', 'jiffies', 'refined-jiffies'):
+                problems.append(f'health: clocksource is {health.get("clocksource", "none")}, '
+                                'not a hardware counter')
     if not done:
         problems.append('the guest did not finish its plan' + (' (timeout)' if a.timed_out else ''))
     suites.append({'name': 'guest_health', 'kernel': a.kernel, 'boot': a.boot,

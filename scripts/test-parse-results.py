@@ -8,7 +8,8 @@ Each case is a results log and what the parser must make of one suite: a
 KUnit suite cut short, a result line missing, an unlisted skip, a TODO, a
 whole-suite skip, a suite that never ended, a clean one, an allowlisted
 skip, skips without a description (matched by their reason), and a guest
-whose health line counts fewer CPUs online than it was given vCPUs.
+whose health line counts fewer CPUs online than it was given vCPUs, and
+guests whose clocksource is jiffies or unknown.
 """
 import json
 import os
@@ -29,7 +30,7 @@ def tap(name, body, rc=0):
 
 
 OK3 = '    1..3\n    ok 1 a\n    ok 2 b\n    ok 3 c\nok 1 s\n'
-HEALTH = '# vmalock-health: tainted=0 debug_locks=1 kmemleak=on cpus={}\n'
+HEALTH = '# vmalock-health: tainted=0 debug_locks=1 kmemleak=on cpus={} clocksource={}\n'
 # name, log, suite, (passed, failed, skipped)
 CASES = [
     ('clean_kunit', kunit('s', OK3), 's', (3, 0, 0)),
@@ -50,8 +51,10 @@ CASES = [
     ('tap_nameless_unlisted_skip', tap('t', '1..2\nok 1 x.a\nok 2 # SKIP on shmem\n'), 't', None),
     ('tap_no_output', tap('t', ''), 't', None),
     # Guest cases (a console, a health line): name, log, suite, want, arguments.
-    ('health_cpus_online', HEALTH.format(2), 'guest_health', (1, 0, 0), ['--cpus', '2']),
-    ('health_cpus_missing', HEALTH.format(1), 'guest_health', None, ['--cpus', '2']),
+    ('health_cpus_online', HEALTH.format(2, 'tsc'), 'guest_health', (1, 0, 0), ['--cpus', '2']),
+    ('health_cpus_missing', HEALTH.format(1, 'tsc'), 'guest_health', None, ['--cpus', '2']),
+    ('health_clocksource_jiffies', HEALTH.format(1, 'jiffies'), 'guest_health', None, ['--cpus', '1']),
+    ('health_clocksource_unknown', HEALTH.format(1, 'none'), 'guest_health', None, ['--cpus', '1']),
 ]
 
 

@@ -71,15 +71,17 @@ kmemleak_report() {
 # health_report: what the kernel itself says at the end of the plan: its
 # taint mask, whether lockdep is still on (debug_locks) and whether kmemleak
 # still takes commands (a write fails with EPERM once it disabled itself),
-# and how many CPUs are online (an SMP guest that started one CPU tests
-# nothing SMP).
+# how many CPUs are online (an SMP guest that started one CPU tests
+# nothing SMP), and the clocksource (jiffies would make every timed test
+# and timeout coarse).
 health_report() {
-	local dl=na kl=absent
+	local dl=na kl=absent cs
 	[ -r /proc/lockdep_stats ] &&
 		dl=$(sed -n 's/^ *debug_locks: *//p' /proc/lockdep_stats)
 	if [ -e /sys/kernel/debug/kmemleak ]; then
 		# "scan=600" is the default period: a no-op when kmemleak is on.
 		if echo scan=600 2>/dev/null > /sys/kernel/debug/kmemleak; then kl=on; else kl=off; fi
 	fi
-	echo "# vmalock-health: tainted=$(cat /proc/sys/kernel/tainted) debug_locks=${dl:-na} kmemleak=$kl cpus=$(grep -c '^processor' /proc/cpuinfo)" >&3
+	cs=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)
+	echo "# vmalock-health: tainted=$(cat /proc/sys/kernel/tainted) debug_locks=${dl:-na} kmemleak=$kl cpus=$(grep -c '^processor' /proc/cpuinfo) clocksource=${cs:-none}" >&3
 }

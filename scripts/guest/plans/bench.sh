@@ -99,7 +99,7 @@ if [ $flavor = patched ]; then
 		# The cost of a call: the helper inline, as its callers use it,
 		# and out of line (tools/testing/selftests/vmalock/bench/kmod).
 		step lookup-call 300 sh -c "insmod /tests/kmod/vmalock_lookup_bench.ko \
-			trials=${B_call_trials:-11} iters=${B_call_iters:-100000} &&
+			trials=${B_call_trials:-11} iters=${B_call_iters:-100000} block=${B_call_block:-1000} &&
 			dmesg | sed -n 's/.*vmalock_lookup_bench: {/{/p' &&
 			rmmod vmalock_lookup_bench"
 	else
