@@ -20,5 +20,8 @@ out=$(cd "$out" && pwd)  # make -C changes directory: M= must be absolute
 (cd "$VMALOCK_TOP" && find Kbuild rust include -type f) | while read -r f; do
 	touch -r "$VMALOCK_TOP/$f" "$out/$f"
 done
-make -s -C "$kbuild" M="$out" -j"$JOBS" modules >&2 || die "module build failed"
+# A warning fails the build, on every kernel config the module is built for
+# (the lints check the main config only; the bench config has no KUnit).
+make -s -C "$kbuild" M="$out" -j"$JOBS" KRUSTFLAGS=-Dwarnings modules >&2 ||
+	die "module build failed"
 echo "$out/rust/vmalock.ko"
