@@ -158,8 +158,10 @@ build() {
 		--tree "$tree" --extra "$extra" >> "$rows"
 }
 
+# selected NAME LIST: NAME is a word of LIST (whole names: "riscv64" is not
+# selected by "riscv64-nommu"), or LIST is empty.
 selected() {
-	[ -z "$2" ] || grep -qw -- "$1" <<<"$2"
+	[ -z "$2" ] || [[ " $2 " == *" $1 "* ]]
 }
 
 # 1. Every config, stock and patched, from a clean build directory.
