@@ -15,11 +15,24 @@ ACCEL=${ACCEL:-tcg}
 mkdir -p "$dir"
 rm -f "$dir/console.log" "$dir/results.log" "$dir/timed-out"
 append="console=ttyS0 panic=-1 printk.time=1 vmalock.plan=$plan $extra"
-# A kernel without ACPI has no HPET or PM timer to watch the TSC with, and
-# would fall back to jiffies: under TCG the TSC follows QEMU's virtual
-# clock, so it is trusted (the guest's health line names its clocksource).
+# A kernel without ACPI has no HPET or PM timer: its PIT calibration of the
+# TSC fails whenever the host deschedules the vCPU thread inside the loop,
+# and nothing would watch the TSC afterwards. Under TCG the guest's TSC is
+# the host's, so such a guest gets the host's measured TSC rate and
+# tsc=reliable (the guest's health line names its clocksource).
 kconfig=$(dirname "$bz")/../../../.config
 if [ -f "$kconfig" ] && ! grep -q '^CONFIG_ACPI=y' "$kconfig"; then
+	src=$(dirname "$0")/host-tsc-khz.c
+	tool=$CACHE/bin/host-tsc-khz-$(sha256sum "$src" | cut -c1-12)
+	if [ ! -x "$tool" ]; then
+		mkdir -p "$CACHE/bin"
+		cc -O2 -Wall -o "$tool.$$" "$src" && mv -f "$tool.$$" "$tool"
+	fi
+	if khz=$("$tool") && [ -n "$khz" ]; then
+		append="$append tsc_early_khz=$khz"
+	else
+		log "warning: could not measure the host TSC rate; the guest calibrates it"
+	fi
 	append="$append tsc=reliable"
 fi
 # No KVM here: /dev/kvm exists but does not boot guests (see README).

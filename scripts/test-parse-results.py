@@ -9,7 +9,7 @@ KUnit suite cut short, a result line missing, an unlisted skip, a TODO, a
 whole-suite skip, a suite that never ended, a clean one, an allowlisted
 skip, skips without a description (matched by their reason), and a guest
 whose health line counts fewer CPUs online than it was given vCPUs, and
-guests whose clocksource is jiffies or unknown.
+guests whose clocksource is jiffies, the PIT or unknown.
 """
 import json
 import os
@@ -55,6 +55,7 @@ CASES = [
     ('health_cpus_missing', HEALTH.format(1, 'tsc'), 'guest_health', None, ['--cpus', '2']),
     ('health_clocksource_jiffies', HEALTH.format(1, 'jiffies'), 'guest_health', None, ['--cpus', '1']),
     ('health_clocksource_unknown', HEALTH.format(1, 'none'), 'guest_health', None, ['--cpus', '1']),
+    ('health_clocksource_pit', HEALTH.format(1, 'pit'), 'guest_health', None, ['--cpus', '1']),
 ]
 
 
