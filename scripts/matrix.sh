@@ -49,11 +49,12 @@ CONFIGS=(
 	"arm-mmu       arm     -                     tinyconfig ARCH_MULTIPLATFORM ARCH_MULTI_V7 ARCH_VIRT MMU SMP $MM $NET"
 	"arm-nommu     arm     -                     tinyconfig MMU=n PROC_FS"
 	"riscv64       riscv   -                     tinyconfig 64BIT MMU SMP $MM"
-	"riscv64-nommu riscv   -                     tinyconfig 64BIT MMU=n PROC_FS"
+	"riscv64-nommu riscv   -                     tinyconfig 64BIT NONPORTABLE MMU=n PROC_FS"
 	"ppc32         powerpc powerpc-linux-gnu-    tinyconfig PPC64=n $MM"
 	"ppc64le       powerpc -                     tinyconfig PPC64 CPU_LITTLE_ENDIAN PPC_PSERIES SMP $MM"
 	"s390          s390    -                     tinyconfig $MM"
 )
+# riscv: PORTABLE (the default unless NONPORTABLE) selects MMU.
 # The guest kernel of make check (Rust, Rust Binder) for the prefix sweep.
 MAIN_FRAGS="configs/base.config tools/testing/selftests/vmalock/config configs/main.config"
 PREFIX_DEFAULT="i386-up x86_64-main"
