@@ -223,7 +223,8 @@ if [ "$SELFTEST" = 1 ]; then
 	# console logs; the Debian archive is read from the system's apt sources;
 	# a header change that breaks the ABI fails the module's build; make
 	# matrix's verdict fails on a failed build, a new warning or a dropped
-	# option.
+	# option; the coverage report (scripts/coverage.py) counts a patch's
+	# lines exactly and fails on a line that ran nowhere without a reason.
 	d=$OUTDIR/host
 	mkdir -p "$d"
 	clean=()
@@ -238,10 +239,11 @@ if [ "$SELFTEST" = 1 ]; then
 		host_suite abi_drift "$VMALOCK_TOP/scripts/test-abi-drift.sh" "$kb_main"
 		host_suite matrix_report "$("$VMALOCK_TOP/scripts/venv.sh" matrix $MATRIX_VENV_PKGS)" \
 			"$VMALOCK_TOP/scripts/test-matrix-report.py"
+		host_suite coverage_tool python3 "$VMALOCK_TOP/scripts/test-coverage.py"
 	} > "$d/results.log" 2>&1
 	python3 "$VMALOCK_TOP/scripts/parse-results.py" --host --boot host --kernel host \
 		--results "$d/results.log" --ktree "$ktree" \
-		--expect scan_console parse_results apt_debian_source abi_drift matrix_report > "$d/boot.json" ||
+		--expect scan_console parse_results apt_debian_source abi_drift matrix_report coverage_tool > "$d/boot.json" ||
 		die "parsing the host-side tests failed"
 	jsons+=("$d")
 

@@ -53,6 +53,13 @@ def row(args):
     if os.path.exists(dp):
         dropped = open(dp).read().split()
     status = res['status']
+    # tuxmake says PASS when it ran no target at all (an option it could
+    # not parse, say): only a built kernel is a passing build.
+    if res.get('targets', {}).get('kernel', {}).get('status') != 'PASS':
+        if status == 'PASS':
+            errors.insert(0, 'tuxmake built no kernel (targets: %s; see %s.stderr)' % (
+                ', '.join(res.get('targets', {})) or 'none', args.dir))
+        status = 'FAIL'
     compiler = meta.get('compiler', {})
     r = {
         'name': args.name,

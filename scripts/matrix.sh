@@ -38,7 +38,8 @@ NET="NET INET ANDROID_BINDER_IPC ANDROID_BINDERFS"
 
 # name tuxmake-arch cross-prefix kconfig options... ("-": tuxmake's default
 # cross compiler for the arch). Options are CONFIG_ names without the
-# prefix, NAME (=y) or NAME=n.
+# prefix, NAME (=y) or NAME=n, or config fragments: a path with a '/' or
+# a name ending in .config.
 CONFIGS=(
 	"x86_64-up     x86_64  -                     tinyconfig 64BIT $MM $NET"
 	"x86_64-smp    x86_64  -                     tinyconfig 64BIT SMP $MM $NET PER_VMA_LOCK_STATS"
@@ -85,7 +86,7 @@ tuxmake_args() {
 	echo "-k $k"
 	for o in "$@"; do
 		case $o in
-		*.config) echo "-K $VMALOCK_TOP/$o" ;;
+		*/* | *.config) echo "-K $VMALOCK_TOP/$o" ;;
 		*=n) echo "-K # CONFIG_${o%=n} is not set" ;;
 		*) echo "-K CONFIG_$o=y" ;;
 		esac
@@ -98,7 +99,7 @@ check_config() {
 	shift
 	for o in "$@"; do
 		case $o in
-		*.config) ;;
+		*/* | *.config) ;;
 		*=n) ! grep -q "^CONFIG_${o%=n}=" "$c" || echo "CONFIG_${o%=n}" ;;
 		*) grep -qx "CONFIG_$o=y" "$c" || echo "CONFIG_$o" ;;
 		esac
@@ -127,12 +128,20 @@ probe_sizes() {
 build() {
 	local name=$1 flavor=$2 tree=$3 arch=$4 cross=$5 kconfig=$6
 	shift 6
-	local res=$out/$flavor-$name args=() a key extra='{}'
+	local res=$out/$flavor-$name args=() a key extra='{}' wrap
 	[ -z "${ROWEXTRA:-}" ] || extra=$ROWEXTRA
 	while IFS= read -r a; do args+=("${a%% *}" "${a#* }"); done < <(tuxmake_args "$kconfig" "$@")
 	[ "$cross" = - ] || args+=("CROSS_COMPILE=$cross")
+	# tuxmake's ccache wrapper makes HOSTCC "ccache gcc", which the kernel
+	# hands to rustc as -Clinker= for its Rust host programs: rustc then
+	# takes "gcc" for a second input file, and tuxmake refuses a HOSTCC of
+	# ours. A Rust config builds without the wrapper.
+	wrap=ccache
+	for a in "$@"; do
+		case $a in */* | *.config) ! grep -qx 'CONFIG_RUST=y' "$VMALOCK_TOP/$a" || wrap=none ;; esac
+	done
 	key=$( { echo "$KSRC_VERSION $(cat "$tree/.vmalock-src" 2>/dev/null || echo stock) $arch $*";
-		 echo "$MATRIX_VENV_PKGS sizes-probe-1"; for a in "$@"; do case $a in *.config) cat "$VMALOCK_TOP/$a" ;; esac; done; } |
+		 echo "$MATRIX_VENV_PKGS sizes-probe-1"; for a in "$@"; do case $a in */* | *.config) cat "$VMALOCK_TOP/$a" ;; esac; done; } |
 		sha256sum | cut -c1-16)
 	if [ "${KEEP:-0}" = 0 ] && [ "$(cat "$res/.vmalock-key" 2>/dev/null)" = "$key" ]; then
 		log "matrix: $flavor $name is up to date"
@@ -141,7 +150,7 @@ build() {
 		[ "${KEEP:-0}" = 1 ] || rm -rf "$BUILD_DIR"
 		mkdir -p "$BUILD_DIR"
 		log "matrix: building $flavor $name ($arch, $kconfig) ..."
-		"$tuxmake" -q -r null -t gcc -w ccache -j "$JOBS" -a "$arch" -C "$tree" \
+		"$tuxmake" -q -r null -t gcc -w "$wrap" -j "$JOBS" -a "$arch" -C "$tree" \
 			-b "$BUILD_DIR" -o "$res" -e "LIBCLANG_PATH=$LIBCLANG_PATH" \
 			"${args[@]}" config kernel >/dev/null 2>"$res.stderr" || true
 		[ -f "$res/metadata.json" ] || { cat "$res.stderr" >&2; die "tuxmake wrote no metadata for $flavor $name"; }
@@ -215,26 +224,53 @@ for pc in $want_prefix; do
 		read -r _ arch cross kconfig opts <<<"$line" ;;
 	esac
 	done_key=$( { echo "$src_hash $pc $arch $opts $MATRIX_VENV_PKGS"; cat /dev/null $(for a in $opts; do
-		case $a in *.config) echo "$VMALOCK_TOP/$a" ;; esac; done); } | sha256sum | cut -c1-16)
+		case $a in */* | *.config) echo "$VMALOCK_TOP/$a" ;; esac; done); } | sha256sum | cut -c1-16)
 	if [ "$(cat "$CACHE/matrix/prefix-$pc.key" 2>/dev/null)" = "$done_key" ]; then
 		log "matrix: prefixes of $pc are up to date"
 		cat "$CACHE/matrix/prefix-$pc.rows" >> "$rows"
 		continue
 	fi
-	: > "$CACHE/matrix/prefix-$pc.rows"
-	for k in $(seq 0 "$n"); do
+	# A sweep that was stopped (a session's end, ^C) goes on where it was:
+	# prefix-$pc.partial holds the key and the rows of the prefixes built
+	# so far. The build directory may hold half of the next prefix's
+	# objects, whose warnings would never print again: every file that
+	# prefix changes against the stock tree is touched, so everything
+	# built from them is compiled again (and warns again; ccache, where
+	# the config uses it, replays the warnings of a cached compile). A
+	# sweep that starts afresh starts from an empty build directory.
+	part=$CACHE/matrix/prefix-$pc.partial
+	first=0
+	if [ "$(head -1 "$part" 2>/dev/null)" = "$done_key" ] &&
+		[ -d "$CACHE/build/matrix-prefix/$pc" ]; then
+		first=$(($(wc -l < "$part") - 1))
+	fi
+	if [ "$first" -gt 0 ]; then
+		log "matrix: prefixes 0..$((first - 1)) of $pc were built before, going on at $first"
+	else
+		echo "$done_key" > "$part"
+		rm -rf "$CACHE/build/matrix-prefix/$pc"
+	fi
+	tail -n +2 "$part" >> "$rows"
+	for k in $(seq "$first" "$n"); do
 		prefix_tree "$k"
+		if [ "$k" = "$first" ] && [ "$k" != 0 ]; then
+			git -C "$ptree" diff --name-only "HEAD~1" HEAD 2>/dev/null | (cd "$ptree" && xargs -r touch)
+		fi
 		flavor=prefix-$k
 		[ "$k" = 0 ] && flavor=prefix-0-stock
 		# shellcheck disable=SC2086
 		BUILD_DIR=$CACHE/build/matrix-prefix/$pc KEEP=1 \
 			ROWEXTRA="{\"prefix\": $k, \"of\": $n, \"sweep\": \"$pc\"}" \
 			build "$pc" "$flavor" "$ptree" "$arch" "$cross" "$kconfig" $opts
-		tail -1 "$rows" >> "$CACHE/matrix/prefix-$pc.rows"
-		# Stop at the first broken prefix: the ones after it say nothing.
+		# Stop at the first broken prefix: the ones after it say nothing
+		# (and a failed prefix is built again on the next run).
 		tail -1 "$rows" | grep -q '"status": "PASS"' || break
+		tail -1 "$rows" >> "$part"
 	done
-	echo "$done_key" > "$CACHE/matrix/prefix-$pc.key"
+	if [ "$(($(wc -l < "$part") - 1))" = $((n + 1)) ]; then
+		tail -n +2 "$part" > "$CACHE/matrix/prefix-$pc.rows"
+		echo "$done_key" > "$CACHE/matrix/prefix-$pc.key"
+	fi
 done
 
 "$py" "$VMALOCK_TOP/scripts/matrix-report.py" summary --rows "$rows" --out "$out" \

@@ -5,7 +5,8 @@
 Each case writes a stock and a patched (or prefix) build directory with
 metadata.json and build.log as tuxmake writes them, runs `row` on each
 and `summary` on the rows, and checks the verdict: every class of failure
-make matrix claims to catch (a failed build, a new warning, an option the
+make matrix claims to catch (a failed build, a run that built nothing
+though tuxmake says PASS, a new warning, an option the
 patched config dropped, a vm_area_struct that grows beyond the goal) must
 fail it, and what is not a failure (a stock warning that only moved, an
 option a prefix does not have yet, 8 bytes of growth on a 32-bit config)
@@ -31,6 +32,7 @@ CASES = [
     ('moved_stock_warning_is_not_new', 'patched', 'PASS', [MOVED_WARN], [], 0),
     ('new_warning_fails', 'patched', 'PASS', [MOVED_WARN, NEW_WARN], [], 1),
     ('failed_build_fails', 'patched', 'FAIL', [ERROR], [], 1),
+    ('nothing_built_fails', 'patched', 'EMPTY', [], [], 1),
     ('dropped_option_fails', 'patched', 'PASS', [], ['CONFIG_KSM'], 1),
     ('prefix_may_lack_an_option', 'prefix-2', 'PASS', [], ['CONFIG_VMA_LOCK_KUNIT_TEST'], 0),
     ('prefix_new_warning_fails', 'prefix-2', 'PASS', [NEW_WARN], [], 1),
@@ -44,8 +46,10 @@ def tuxmake_dir(root, name, status, lines, dropped, vma=None):
     os.makedirs(d)
     json.dump({'build': {'environment': {'KCFLAGS': '-ffile-prefix-map=/b/='}},
                'compiler': {'name': 'i686-linux-gnu-gcc', 'version_full': '12.2.0'},
-               'results': {'status': status, 'duration': {'build': 12.5},
-                           'targets': {'config': {'status': 'PASS'}, 'kernel': {'status': status}}}},
+               'results': {'status': 'PASS' if status == 'EMPTY' else status,
+                           'duration': {'build': 12.5},
+                           'targets': {} if status == 'EMPTY' else
+                           {'config': {'status': 'PASS'}, 'kernel': {'status': status}}}},
               open(os.path.join(d, 'metadata.json'), 'w'))
     open(os.path.join(d, 'build.log'), 'w').write(
         'make --silent O=/b ARCH=i386 tinyconfig\n' + ''.join(l + '\n' for l in lines))
