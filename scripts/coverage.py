@@ -74,15 +74,8 @@ def chain(tree, base, patches):
         os.unlink(idx)
 
 
-def changed_files(patches):
-    files = set()
-    for p in patches:
-        with open(p, errors="replace") as f:
-            for line in f:
-                m = re.match(r"\+\+\+ b/(\S+)", line)
-                if m and re.search(r"\.[ch]$", m.group(1)):
-                    files.add(m.group(1))
-    return sorted(files)
+def changed_files(tree, base, last):
+    return sorted(git(tree, "diff", "--name-only", base, last, "--", "*.c", "*.h").split())
 
 
 def blame(tree, last, path, owner):
@@ -186,7 +179,7 @@ def report(tree, base, pdir, boots, reasons, goal, enter):
     res = {"goal_percent": goal, "boots": [b[0] for b in boots], "patches": {},
            "not_profiled": {}, "errors": []}
     tot_x = tot_e = 0
-    for path in changed_files(patches):
+    for path in changed_files(tree, base, last):
         owned = blame(tree, last, path, owner)
         if path not in lines:
             if any(owned.values()) and path.endswith(".c"):

@@ -79,14 +79,23 @@ rows=$out/rows.jsonl
 want=${MATRIX_CONFIGS:-}
 want_prefix=${PREFIX_CONFIGS-$PREFIX_DEFAULT}
 
+# is_frag OPT: OPT is a config fragment (a path), not a CONFIG_ name.
+is_frag() {
+	case $1 in */* | *.config) return 0 ;; esac
+	return 1
+}
+
 # tuxmake_args KCONFIG OPTS...: the -k/-K arguments of a config.
 tuxmake_args() {
 	local k=$1 o
 	shift
 	echo "-k $k"
 	for o in "$@"; do
+		if is_frag "$o"; then
+			echo "-K $VMALOCK_TOP/$o"
+			continue
+		fi
 		case $o in
-		*/* | *.config) echo "-K $VMALOCK_TOP/$o" ;;
 		*=n) echo "-K # CONFIG_${o%=n} is not set" ;;
 		*) echo "-K CONFIG_$o=y" ;;
 		esac
@@ -98,8 +107,8 @@ check_config() {
 	local c=$1 o
 	shift
 	for o in "$@"; do
+		is_frag "$o" && continue
 		case $o in
-		*/* | *.config) ;;
 		*=n) ! grep -q "^CONFIG_${o%=n}=" "$c" || echo "CONFIG_${o%=n}" ;;
 		*) grep -qx "CONFIG_$o=y" "$c" || echo "CONFIG_$o" ;;
 		esac
@@ -138,10 +147,10 @@ build() {
 	# ours. A Rust config builds without the wrapper.
 	wrap=ccache
 	for a in "$@"; do
-		case $a in */* | *.config) ! grep -qx 'CONFIG_RUST=y' "$VMALOCK_TOP/$a" || wrap=none ;; esac
+		! is_frag "$a" || ! grep -qx 'CONFIG_RUST=y' "$VMALOCK_TOP/$a" || wrap=none
 	done
 	key=$( { echo "$KSRC_VERSION $(cat "$tree/.vmalock-src" 2>/dev/null || echo stock) $arch $*";
-		 echo "$MATRIX_VENV_PKGS sizes-probe-1"; for a in "$@"; do case $a in */* | *.config) cat "$VMALOCK_TOP/$a" ;; esac; done; } |
+		 echo "$MATRIX_VENV_PKGS sizes-probe-1"; for a in "$@"; do ! is_frag "$a" || cat "$VMALOCK_TOP/$a"; done; } |
 		sha256sum | cut -c1-16)
 	if [ "${KEEP:-0}" = 0 ] && [ "$(cat "$res/.vmalock-key" 2>/dev/null)" = "$key" ]; then
 		log "matrix: $flavor $name is up to date"
@@ -224,7 +233,7 @@ for pc in $want_prefix; do
 		read -r _ arch cross kconfig opts <<<"$line" ;;
 	esac
 	done_key=$( { echo "$src_hash $pc $arch $opts $MATRIX_VENV_PKGS"; cat /dev/null $(for a in $opts; do
-		case $a in */* | *.config) echo "$VMALOCK_TOP/$a" ;; esac; done); } | sha256sum | cut -c1-16)
+		! is_frag "$a" || echo "$VMALOCK_TOP/$a"; done); } | sha256sum | cut -c1-16)
 	if [ "$(cat "$CACHE/matrix/prefix-$pc.key" 2>/dev/null)" = "$done_key" ]; then
 		log "matrix: prefixes of $pc are up to date"
 		cat "$CACHE/matrix/prefix-$pc.rows" >> "$rows"
